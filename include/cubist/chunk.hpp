@@ -1,0 +1,66 @@
+// The one chunk-buffer type: a typed, C-contiguous, 64-byte aligned, reference-counted block.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "cubist/dtype.hpp"
+#include "cubist/error.hpp"
+
+namespace cubist {
+
+using Shape = std::vector<std::int64_t>;
+
+std::int64_t shape_size(const Shape& shape);  // product of extents; 1 for rank 0
+std::string shape_to_string(const Shape& shape);  // "(3, 4)"
+
+inline constexpr std::size_t kChunkAlignment = 64;
+
+class Chunk {
+ public:
+  Chunk() = default;
+
+  // Uninitialised storage for `shape` elements of `dtype`.
+  static Chunk allocate(DType dtype, Shape shape);
+  static Chunk zeros(DType dtype, Shape shape);
+  // Zero-copy view of memory the caller keeps alive through `owner` (a user buffer, numpy later).
+  static Chunk wrap(DType dtype, Shape shape, std::shared_ptr<const void> owner, const void* data);
+
+  bool empty() const { return !data_; }
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  std::size_t rank() const { return shape_.size(); }
+  std::int64_t size() const { return size_; }
+  std::size_t nbytes() const { return static_cast<std::size_t>(size_) * itemsize(dtype_); }
+
+  const void* raw() const { return data_.get(); }
+  // Writable only while its producer still holds the only reference.
+  void* mutable_raw() const { return const_cast<void*>(data_.get()); }
+
+  template <class T> std::span<const T> values() const {
+    check_type<T>();
+    return {static_cast<const T*>(raw()), static_cast<std::size_t>(size_)};
+  }
+  template <class T> std::span<T> mutable_values() const {
+    check_type<T>();
+    return {static_cast<T*>(mutable_raw()), static_cast<std::size_t>(size_)};
+  }
+
+  // Same bytes, new shape with the same element count.
+  Chunk reshaped(Shape shape) const;
+
+ private:
+  template <class T> void check_type() const {
+    if (!storage_matches<T>(dtype_)) throw_type_mismatch(dtype_of<T>());
+  }
+  [[noreturn]] void throw_type_mismatch(DType requested) const;
+
+  DType dtype_ = DType::Float64;
+  Shape shape_;
+  std::int64_t size_ = 0;
+  std::shared_ptr<const void> data_;
+};
+
+}  // namespace cubist

@@ -1,0 +1,95 @@
+// The graph IR's high-level layer: one user operation over every chunk of an array.
+// A layer is data, never code: a registered op name, JSON parameters, inputs with an explicit
+// per-axis description of which input chunks each output chunk needs, and the output chunk grid.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cubist/chunk.hpp"
+#include "cubist/chunk_grid.hpp"
+
+namespace cubist::graph {
+
+using Params = nlohmann::json;
+
+enum class DepKind : std::uint8_t {
+  Identity,  // input chunk i along this axis feeds output chunk i along out_axis
+  Block,     // output chunk c along out_axis needs input chunks [c*block, (c+1)*block)
+  All,       // every chunk along this axis (the axis is reduced away or has one chunk)
+  Table,     // output chunk c along out_axis needs input chunks table[c] = [lo, hi)
+};
+
+struct AxisDep {
+  DepKind kind = DepKind::Identity;
+  int out_axis = -1;
+  std::int64_t block = 1;
+  std::vector<std::pair<std::int64_t, std::int64_t>> table;
+
+  static AxisDep identity(int out_axis) { return {DepKind::Identity, out_axis, 1, {}}; }
+  static AxisDep blocks(int out_axis, std::int64_t block) { return {DepKind::Block, out_axis, block, {}}; }
+  static AxisDep all() { return {DepKind::All, -1, 1, {}}; }
+  static AxisDep from_table(int out_axis, std::vector<std::pair<std::int64_t, std::int64_t>> t) {
+    return {DepKind::Table, out_axis, 1, std::move(t)};
+  }
+  bool operator==(const AxisDep&) const = default;
+};
+
+struct Layer;
+using LayerPtr = std::shared_ptr<const Layer>;
+
+struct LayerInput {
+  LayerPtr layer;
+  std::vector<AxisDep> axes;  // one entry per axis of the input layer
+};
+
+// What the optimiser may do with a layer.
+enum class LayerKind : std::uint8_t {
+  Source,       // no inputs (generated or literal data, later reads)
+  Elementwise,  // op "elementwise": an Expression over inputs aligned chunk by chunk
+  Blockwise,    // any other op whose inputs are all Identity/All-mapped
+  General,      // rechunk, reduction combine, ...
+};
+
+struct Layer {
+  std::string label;  // the user's operation: "add", "mean", "random"
+  std::string op;     // the registered op computing each chunk
+  LayerKind kind = LayerKind::General;
+  Params params;
+  std::vector<LayerInput> inputs;
+  ChunkGrid grid;
+  DType dtype = DType::Float64;
+  std::shared_ptr<const std::vector<Chunk>> literal;  // chunks of in-memory data, if any
+  std::string key;  // "<label>-<hash>": same op, params, inputs and grid give the same key
+
+  std::size_t rank() const { return grid.rank(); }
+};
+
+struct LayerSpec {
+  std::string label;
+  std::string op;
+  LayerKind kind = LayerKind::General;
+  Params params = Params::object();
+  std::vector<LayerInput> inputs;
+  ChunkGrid grid;
+  DType dtype = DType::Float64;
+  std::shared_ptr<const std::vector<Chunk>> literal;
+  std::uint64_t token = 0;  // extra identity for data the params do not describe (literal chunks)
+};
+
+// Validates the spec (one AxisDep per input axis, sane out axes) and computes the key.
+LayerPtr make_layer(LayerSpec spec);
+
+// The [lo, hi) range of chunks along each axis of input `slot` that output chunk `out` needs.
+std::vector<std::pair<std::int64_t, std::int64_t>> input_chunk_ranges(const Layer& layer, std::size_t slot,
+                                                                      const std::vector<std::int64_t>& out);
+
+// Every layer reachable from `outputs`, producers before consumers (deterministic order).
+std::vector<const Layer*> topological_layers(const std::vector<LayerPtr>& outputs);
+
+std::string format_index(const std::vector<std::int64_t>& index);  // "(0, 3, 1)"
+
+}  // namespace cubist::graph

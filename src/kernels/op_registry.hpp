@@ -1,0 +1,70 @@
+// The one registry of chunk ops. Each op lives in its own file under kernels/ops/ with its kernel
+// and its parameter parsing, and registers itself with a static OpRegistration.
+// Kernels see only plain data (parameters, regions, chunks): no labels, no graph, no network.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cubist/chunk.hpp"
+
+namespace cubist::kernels {
+
+// What an op learns once per layer, before any chunk runs.
+struct OpSignature {
+  DType out_dtype = DType::Float64;
+  Shape out_shape;                                  // full array shape of the layer
+  std::vector<DType> input_dtypes;                  // one per input slot
+  std::vector<Shape> input_shapes;                  // full array shape of each input
+  std::vector<std::vector<int>> input_axis_to_out;  // per slot, per input axis: output axis or -1
+  std::shared_ptr<const std::vector<Chunk>> literal;
+};
+
+struct TaskInput {
+  const Chunk* chunk = nullptr;
+  std::uint16_t slot = 0;                // which input of the layer
+  std::span<const std::int64_t> offset;  // where this chunk starts in its input array
+};
+
+struct TaskContext {
+  const void* prepared = nullptr;        // what OpDef::prepare returned for the layer
+  DType out_dtype = DType::Float64;
+  std::int64_t linear_chunk = 0;
+  std::span<const std::int64_t> chunk_index;  // output chunk multi-index
+  std::span<const std::int64_t> out_offset;   // where the output chunk starts
+  std::span<const std::int64_t> out_shape;    // output chunk shape
+  std::span<const TaskInput> inputs;          // in slot order, C order of chunks within a slot
+
+  Shape shape() const { return Shape(out_shape.begin(), out_shape.end()); }
+  template <class P> const P& params() const { return *static_cast<const P*>(prepared); }
+};
+
+struct OpDef {
+  std::string name;
+  // Parses and validates the layer's parameters once; throws cubist::Error on bad params.
+  std::function<std::shared_ptr<const void>(const nlohmann::json& params, const OpSignature& sig)> prepare;
+  std::function<Chunk(const TaskContext& ctx)> run;
+};
+
+class OpRegistry {
+ public:
+  static OpRegistry& instance();
+  void add(OpDef def);
+  const OpDef& get(std::string_view name) const;  // throws cubist::KeyError naming the op
+  bool contains(std::string_view name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<std::unique_ptr<OpDef>> ops_;
+};
+
+struct OpRegistration {
+  explicit OpRegistration(OpDef def) { OpRegistry::instance().add(std::move(def)); }
+};
+
+}  // namespace cubist::kernels
