@@ -17,7 +17,7 @@ LayerPtr make_layer(LayerSpec spec) {
       throw Error(fmt::format("layer '{}': input {} has rank {} but {} axis dependencies", spec.label, s,
                               in.layer->rank(), in.axes.size()));
     for (const auto& d : in.axes)
-      if (d.kind != DepKind::All && (d.out_axis < 0 || static_cast<std::size_t>(d.out_axis) >= spec.grid.rank()))
+      if (d.kind != DepKind::All && d.kind != DepKind::Fixed && (d.out_axis < 0 || static_cast<std::size_t>(d.out_axis) >= spec.grid.rank()))
         throw Error(fmt::format("layer '{}': input {} maps to output axis {} of a rank-{} grid", spec.label, s,
                                 d.out_axis, spec.grid.rank()));
   }
@@ -67,6 +67,7 @@ std::vector<std::pair<std::int64_t, std::int64_t>> input_chunk_ranges(const Laye
         break;
       }
       case DepKind::All: ranges[a] = {0, n}; break;
+      case DepKind::Fixed: ranges[a] = d.table[0]; break;
       case DepKind::Table: ranges[a] = d.table[static_cast<std::size_t>(out[static_cast<std::size_t>(d.out_axis)])]; break;
     }
   }

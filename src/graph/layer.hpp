@@ -21,6 +21,7 @@ enum class DepKind : std::uint8_t {
   Block,     // output chunk c along out_axis needs input chunks [c*block, (c+1)*block)
   All,       // every chunk along this axis (the axis is reduced away or has one chunk)
   Table,     // output chunk c along out_axis needs input chunks table[c] = [lo, hi)
+  Fixed,     // input chunks table[0] = [lo, hi) whatever the output chunk (an axis indexed away)
 };
 
 struct AxisDep {
@@ -32,6 +33,7 @@ struct AxisDep {
   static AxisDep identity(int out_axis) { return {DepKind::Identity, out_axis, 1, {}}; }
   static AxisDep blocks(int out_axis, std::int64_t block) { return {DepKind::Block, out_axis, block, {}}; }
   static AxisDep all() { return {DepKind::All, -1, 1, {}}; }
+  static AxisDep fixed(std::int64_t lo, std::int64_t hi) { return {DepKind::Fixed, -1, 1, {{lo, hi}}}; }
   static AxisDep from_table(int out_axis, std::vector<std::pair<std::int64_t, std::int64_t>> t) {
     return {DepKind::Table, out_axis, 1, std::move(t)};
   }

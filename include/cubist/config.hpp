@@ -1,0 +1,14 @@
+// Process-wide defaults, like dask.config.
+#pragma once
+#include <cstdint>
+
+namespace cubist::config {
+
+// Target bytes per chunk for chunk("auto"), as dask's array.chunk-size (default 128 MiB).
+std::int64_t chunk_size_bytes();
+void set_chunk_size_bytes(std::int64_t bytes);
+
+// Worker threads of the shared pool: CUBIST_NUM_THREADS, else one per core.
+unsigned num_threads();
+
+}  // namespace cubist::config

@@ -1,0 +1,193 @@
+#include "graph/task_graph.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <limits>
+#include <unordered_map>
+
+#include "cubist/error.hpp"
+
+namespace cubist::graph {
+namespace {
+
+constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+
+// Calls f(linear input chunk) for every input chunk that output chunk `out` of `layer` needs in `slot`.
+template <class F>
+void for_each_input_chunk(const Layer& layer, std::size_t slot, const std::vector<std::int64_t>& out, F&& f) {
+  auto ranges = input_chunk_ranges(layer, slot, out);
+  const ChunkGrid& g = layer.inputs[slot].layer->grid;
+  std::vector<std::int64_t> idx(ranges.size());
+  for (std::size_t a = 0; a < ranges.size(); ++a) {
+    if (ranges[a].first >= ranges[a].second) return;
+    idx[a] = ranges[a].first;
+  }
+  while (true) {
+    f(g.ravel(idx));
+    std::size_t a = ranges.size();
+    while (a > 0) {
+      --a;
+      if (++idx[a] < ranges[a].second) break;
+      idx[a] = ranges[a].first;
+      if (a == 0) return;
+    }
+    if (ranges.empty()) return;
+  }
+}
+
+// True when each consumer chunk reads exactly one chunk of this input.
+bool is_one_to_one(const LayerInput& in) {
+  for (std::size_t a = 0; a < in.axes.size(); ++a) {
+    const AxisDep& d = in.axes[a];
+    bool single = d.kind == DepKind::Identity || (d.kind == DepKind::All && in.layer->grid.num_chunks(a) == 1) ||
+                  (d.kind == DepKind::Fixed && d.table[0].second - d.table[0].first == 1);
+    if (!single) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string TaskGraph::task_name(std::uint32_t t) const {
+  const Task& task = tasks[t];
+  const Layer& l = *layers[task.layer];
+  return fmt::format("{}{}", l.key, format_index(l.grid.unravel(task.chunk)));
+}
+
+TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraphOptions& options) {
+  TaskGraph g;
+  g.owned = outputs;
+  g.layers = topological_layers(outputs);
+  const std::size_t nl = g.layers.size();
+  std::unordered_map<const Layer*, std::uint32_t> layer_index;
+  for (std::size_t i = 0; i < nl; ++i) layer_index[g.layers[i]] = static_cast<std::uint32_t>(i);
+
+  // Cull: walk consumers before producers, marking the chunks each needs.
+  std::vector<std::vector<std::uint32_t>> task_of(nl);  // per layer, per chunk: task id or kNone
+  std::vector<std::vector<char>> needed(nl);
+  for (std::size_t i = 0; i < nl; ++i) needed[i].assign(static_cast<std::size_t>(g.layers[i]->grid.total_chunks()), 0);
+  for (const auto& out : outputs) std::fill(needed[layer_index[out.get()]].begin(), needed[layer_index[out.get()]].end(), 1);
+  for (std::size_t i = nl; i-- > 0;) {
+    const Layer& l = *g.layers[i];
+    for (std::int64_t c = 0; c < l.grid.total_chunks(); ++c) {
+      if (!needed[i][static_cast<std::size_t>(c)]) continue;
+      auto idx = l.grid.unravel(c);
+      for (std::size_t s = 0; s < l.inputs.size(); ++s) {
+        auto& dst = needed[layer_index[l.inputs[s].layer.get()]];
+        for_each_input_chunk(l, s, idx, [&](std::int64_t ic) { dst[static_cast<std::size_t>(ic)] = 1; });
+      }
+    }
+  }
+
+  // Tasks in layer order (producers first), with deps in slot order.
+  for (std::size_t i = 0; i < nl; ++i) {
+    const Layer& l = *g.layers[i];
+    task_of[i].assign(needed[i].size(), kNone);
+    for (std::int64_t c = 0; c < l.grid.total_chunks(); ++c) {
+      if (!needed[i][static_cast<std::size_t>(c)]) continue;
+      Task t{static_cast<std::uint32_t>(i), c, static_cast<std::uint32_t>(g.deps.size()), 0};
+      auto idx = l.grid.unravel(c);
+      for (std::size_t s = 0; s < l.inputs.size(); ++s) {
+        const auto& src = task_of[layer_index[l.inputs[s].layer.get()]];
+        for_each_input_chunk(l, s, idx, [&](std::int64_t ic) {
+          g.deps.push_back(src[static_cast<std::size_t>(ic)]);
+          g.dep_slot.push_back(static_cast<std::uint16_t>(s));
+        });
+      }
+      t.dep_end = static_cast<std::uint32_t>(g.deps.size());
+      if (g.tasks.size() >= kNone - 1) throw Error("graph has more than 4 billion tasks");
+      task_of[i][static_cast<std::size_t>(c)] = static_cast<std::uint32_t>(g.tasks.size());
+      g.tasks.push_back(t);
+    }
+  }
+  for (const auto& out : outputs) g.output_tasks.push_back(task_of[layer_index[out.get()]]);
+
+  // Fusion: a task whose only consumer reads exactly it through a 1:1 dependency runs inside
+  // that consumer's unit (dask's linear fusion: no scheduling, the chunk stays in cache).
+  const std::size_t nt = g.tasks.size();
+  std::vector<std::uint32_t> consumers(nt, 0), consumer(nt, kNone);
+  std::vector<char> is_output(nt, 0);
+  for (const auto& ot : g.output_tasks)
+    for (auto t : ot) is_output[t] = 1;
+  for (std::uint32_t t = 0; t < nt; ++t)
+    for (auto d = g.tasks[t].dep_begin; d < g.tasks[t].dep_end; ++d) {
+      ++consumers[g.deps[d]];
+      consumer[g.deps[d]] = t;
+    }
+  std::vector<std::uint32_t> fused_into(nt, kNone);
+  if (options.fuse) {
+    for (std::uint32_t t = 0; t < nt; ++t) {
+      if (consumers[t] != 1 || is_output[t]) continue;
+      const std::uint32_t c = consumer[t];
+      const Task& ct = g.tasks[c];
+      const Layer& cl = *g.layers[ct.layer];
+      for (auto d = ct.dep_begin; d < ct.dep_end; ++d)
+        if (g.deps[d] == t && is_one_to_one(cl.inputs[g.dep_slot[d]])) fused_into[t] = c;
+    }
+  }
+  // Units: each root (a task not fused into another) with its fused producers, producers first.
+  g.unit_of_task.assign(nt, kNone);
+  std::vector<std::uint32_t> stack;
+  for (std::uint32_t t = 0; t < nt; ++t) {
+    if (fused_into[t] != kNone) continue;
+    const auto u = static_cast<std::uint32_t>(g.unit_begin.size());
+    g.unit_begin.push_back(static_cast<std::uint32_t>(g.unit_members.size()));
+    // Post-order over fused producers; they have lower ids than their consumer.
+    std::vector<std::uint32_t> members;
+    stack.assign(1, t);
+    while (!stack.empty()) {
+      auto x = stack.back();
+      stack.pop_back();
+      members.push_back(x);
+      for (auto d = g.tasks[x].dep_begin; d < g.tasks[x].dep_end; ++d)
+        if (fused_into[g.deps[d]] == x) stack.push_back(g.deps[d]);
+    }
+    std::sort(members.begin(), members.end());  // ids are topological
+    for (auto m : members) {
+      g.unit_members.push_back(m);
+      g.unit_of_task[m] = u;
+    }
+  }
+  g.unit_begin.push_back(static_cast<std::uint32_t>(g.unit_members.size()));
+  const std::size_t nu = g.num_units();
+  g.unit_dep_begin.reserve(nu + 1);
+  for (std::size_t u = 0; u < nu; ++u) {
+    g.unit_dep_begin.push_back(static_cast<std::uint32_t>(g.unit_deps.size()));
+    for (auto m = g.unit_begin[u]; m < g.unit_begin[u + 1]; ++m) {
+      const Task& task = g.tasks[g.unit_members[m]];
+      for (auto d = task.dep_begin; d < task.dep_end; ++d)
+        if (g.unit_of_task[g.deps[d]] != u) g.unit_deps.push_back(g.unit_of_task[g.deps[d]]);
+    }
+  }
+  g.unit_dep_begin.push_back(static_cast<std::uint32_t>(g.unit_deps.size()));
+
+  // Priority: post-order DFS from the outputs, so one branch finishes (and frees its inputs)
+  // before the next starts, as dask.order aims to.
+  g.unit_priority.assign(nu, kNone);
+  std::uint32_t next = 0;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> dfs;
+  std::vector<char> visited(nu, 0);
+  for (const auto& ot : g.output_tasks)
+    for (auto root_task : ot) {
+      auto root = g.unit_of_task[root_task];
+      if (visited[root]) continue;
+      visited[root] = 1;
+      dfs.emplace_back(root, g.unit_dep_begin[root]);
+      while (!dfs.empty()) {
+        auto& [u, d] = dfs.back();
+        if (d < g.unit_dep_begin[u + 1]) {
+          auto v = g.unit_deps[d++];
+          if (!visited[v]) {
+            visited[v] = 1;
+            dfs.emplace_back(v, g.unit_dep_begin[v]);
+          }
+        } else {
+          g.unit_priority[u] = next++;
+          dfs.pop_back();
+        }
+      }
+    }
+  return g;
+}
+
+}  // namespace cubist::graph

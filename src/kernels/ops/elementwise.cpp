@@ -1,0 +1,343 @@
+// Op "elementwise": evaluates a fused Expression over aligned input chunks in one pass.
+// The program runs block by block (numexpr-style): each node is one tight typed loop over a
+// cache-sized block, so there is no per-element dispatch and a chain of operations reads and
+// writes memory once.
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <limits>
+#include <type_traits>
+
+#include "core/expression.hpp"
+#include "cubist/error.hpp"
+#include "kernels/op_registry.hpp"
+#include "kernels/strided.hpp"
+
+namespace cubist::kernels {
+namespace {
+
+using core::Expression;
+using core::ExprNode;
+using core::ExprOp;
+
+constexpr std::int64_t kBlock = 2048;
+
+struct Prepared {
+  Expression expr;
+  std::vector<std::vector<int>> axis_to_out;  // per input slot
+};
+
+template <class T> constexpr bool is_flt = std::is_floating_point_v<T>;
+
+// Integer arithmetic wraps like numpy instead of invoking signed-overflow UB.
+template <class T> T wrap(std::uint64_t v) { return static_cast<T>(v); }
+template <class T> T add(T a, T b) {
+  if constexpr (is_flt<T>) return a + b;
+  else if constexpr (std::is_same_v<T, bool>) return a || b;
+  else return wrap<T>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+template <class T> T sub(T a, T b) {
+  if constexpr (is_flt<T>) return a - b;
+  else if constexpr (std::is_same_v<T, bool>) return a != b;
+  else return wrap<T>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+template <class T> T mul(T a, T b) {
+  if constexpr (is_flt<T>) return a * b;
+  else if constexpr (std::is_same_v<T, bool>) return a && b;
+  else return wrap<T>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
+}
+template <class T> T floordiv(T a, T b) {
+  if constexpr (is_flt<T>) return std::floor(a / b);
+  else if constexpr (std::is_same_v<T, bool>) return b ? a : false;
+  else {
+    if (b == 0) return 0;  // numpy returns 0 (with a warning) for integer division by zero
+    if constexpr (std::is_signed_v<T>) {
+      if (a == std::numeric_limits<T>::min() && b == -1) return a;
+      T q = static_cast<T>(a / b);
+      return ((a % b != 0) && ((a < 0) != (b < 0))) ? static_cast<T>(q - 1) : q;
+    } else {
+      return static_cast<T>(a / b);
+    }
+  }
+}
+template <class T> T mod(T a, T b) {
+  if constexpr (is_flt<T>) {
+    if (b == 0) return std::numeric_limits<T>::quiet_NaN();
+    T r = std::fmod(a, b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return false;
+  } else {
+    if (b == 0) return 0;
+    if constexpr (std::is_signed_v<T>) {
+      if (b == -1) return 0;
+      T r = static_cast<T>(a % b);
+      return (r != 0 && ((r < 0) != (b < 0))) ? static_cast<T>(r + b) : r;
+    } else {
+      return static_cast<T>(a % b);
+    }
+  }
+}
+template <class T> T power(T a, T b) {
+  if constexpr (is_flt<T>) return std::pow(a, b);
+  else if constexpr (std::is_same_v<T, bool>) return a || !b;
+  else {
+    if constexpr (std::is_signed_v<T>)
+      if (b < 0) return a == 1 ? 1 : 0;
+    std::uint64_t r = 1, base = static_cast<std::uint64_t>(a);
+    for (std::uint64_t e = static_cast<std::uint64_t>(b); e; e >>= 1, base *= base)
+      if (e & 1) r *= base;
+    return wrap<T>(r);
+  }
+}
+template <class T> T minimum(T a, T b) {
+  if constexpr (is_flt<T>)
+    if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
+  return b < a ? b : a;
+}
+template <class T> T maximum(T a, T b) {
+  if constexpr (is_flt<T>)
+    if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
+  return a < b ? b : a;
+}
+
+// Conversion with numpy-like results and no UB: NaN or out-of-range floats -> the integer's minimum.
+template <class To, class From> To convert(From v) {
+  if constexpr (std::is_same_v<To, bool>) return v != From{};
+  else if constexpr (is_flt<From> && !is_flt<To>) {
+    if (!(v >= static_cast<From>(std::numeric_limits<To>::min()) &&
+          v < static_cast<From>(std::numeric_limits<To>::max())))
+      return std::numeric_limits<To>::min();
+    return static_cast<To>(v);
+  } else {
+    return static_cast<To>(v);
+  }
+}
+
+template <class T, class F> void loop2(const void* a, const void* b, void* out, std::int64_t n, F f) {
+  const T* x = static_cast<const T*>(a);
+  const T* y = static_cast<const T*>(b);
+  T* o = static_cast<T*>(out);
+  for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+}
+template <class T, class F> void compare(const void* a, const void* b, void* out, std::int64_t n, F f) {
+  const T* x = static_cast<const T*>(a);
+  const T* y = static_cast<const T*>(b);
+  bool* o = static_cast<bool*>(out);
+  for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+}
+template <class T, class F> void loop1(const void* a, void* out, std::int64_t n, F f) {
+  const T* x = static_cast<const T*>(a);
+  T* o = static_cast<T*>(out);
+  for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+}
+
+void eval_binary(ExprOp op, DType arg_dtype, const void* a, const void* b, void* out, std::int64_t n) {
+  visit_dtype(arg_dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    switch (op) {
+      case ExprOp::Add: return loop2<T>(a, b, out, n, add<T>);
+      case ExprOp::Sub: return loop2<T>(a, b, out, n, sub<T>);
+      case ExprOp::Mul: return loop2<T>(a, b, out, n, mul<T>);
+      case ExprOp::Div:
+        if constexpr (is_flt<T>) return loop2<T>(a, b, out, n, [](T x, T y) { return x / y; });
+        else return loop2<T>(a, b, out, n, floordiv<T>);
+      case ExprOp::FloorDiv: return loop2<T>(a, b, out, n, floordiv<T>);
+      case ExprOp::Mod: return loop2<T>(a, b, out, n, mod<T>);
+      case ExprOp::Pow: return loop2<T>(a, b, out, n, power<T>);
+      case ExprOp::Minimum: return loop2<T>(a, b, out, n, minimum<T>);
+      case ExprOp::Maximum: return loop2<T>(a, b, out, n, maximum<T>);
+      case ExprOp::Eq: return compare<T>(a, b, out, n, [](T x, T y) { return x == y; });
+      case ExprOp::Ne: return compare<T>(a, b, out, n, [](T x, T y) { return x != y; });
+      case ExprOp::Lt: return compare<T>(a, b, out, n, [](T x, T y) { return x < y; });
+      case ExprOp::Le: return compare<T>(a, b, out, n, [](T x, T y) { return x <= y; });
+      case ExprOp::Gt: return compare<T>(a, b, out, n, [](T x, T y) { return x > y; });
+      case ExprOp::Ge: return compare<T>(a, b, out, n, [](T x, T y) { return x >= y; });
+      case ExprOp::And:
+      case ExprOp::Or:
+      case ExprOp::Xor:
+        if constexpr (is_flt<T>) throw TypeError(fmt::format("'{}' is not defined for {}", expr_op_name(op), dtype_name(arg_dtype)));
+        else if constexpr (std::is_same_v<T, bool>) {
+          if (op == ExprOp::And) return loop2<T>(a, b, out, n, [](T x, T y) { return x && y; });
+          if (op == ExprOp::Or) return loop2<T>(a, b, out, n, [](T x, T y) { return x || y; });
+          return loop2<T>(a, b, out, n, [](T x, T y) { return x != y; });
+        } else {
+          if (op == ExprOp::And) return loop2<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x & y); });
+          if (op == ExprOp::Or) return loop2<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x | y); });
+          return loop2<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x ^ y); });
+        }
+      default: throw Error(fmt::format("'{}' is not a binary operation", expr_op_name(op)));
+    }
+  });
+}
+
+void eval_unary(ExprOp op, DType dtype, const void* a, void* out, std::int64_t n) {
+  visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    switch (op) {
+      case ExprOp::Neg:
+        if constexpr (std::is_same_v<T, bool>) return loop1<T>(a, out, n, [](T x) { return !x; });
+        else return loop1<T>(a, out, n, [](T x) { return sub<T>(T{}, x); });
+      case ExprOp::Not:
+        if constexpr (std::is_same_v<T, bool>) return loop1<T>(a, out, n, [](T x) { return !x; });
+        else if constexpr (is_flt<T>) throw TypeError(fmt::format("'not' is not defined for {}", dtype_name(dtype)));
+        else return loop1<T>(a, out, n, [](T x) { return static_cast<T>(~x); });
+      case ExprOp::Abs:
+        if constexpr (is_flt<T>) return loop1<T>(a, out, n, [](T x) { return std::fabs(x); });
+        else if constexpr (std::is_signed_v<T>) return loop1<T>(a, out, n, [](T x) { return x < 0 ? sub<T>(T{}, x) : x; });
+        else return loop1<T>(a, out, n, [](T x) { return x; });
+      case ExprOp::Sqrt:
+      case ExprOp::Exp:
+      case ExprOp::Log:
+      case ExprOp::Floor:
+      case ExprOp::Ceil:
+        if constexpr (is_flt<T>) {
+          if (op == ExprOp::Sqrt) return loop1<T>(a, out, n, [](T x) { return std::sqrt(x); });
+          if (op == ExprOp::Exp) return loop1<T>(a, out, n, [](T x) { return std::exp(x); });
+          if (op == ExprOp::Log) return loop1<T>(a, out, n, [](T x) { return std::log(x); });
+          if (op == ExprOp::Floor) return loop1<T>(a, out, n, [](T x) { return std::floor(x); });
+          return loop1<T>(a, out, n, [](T x) { return std::ceil(x); });
+        } else {
+          throw TypeError(fmt::format("'{}' needs a float input, got {}", expr_op_name(op), dtype_name(dtype)));
+        }
+      default: throw Error(fmt::format("'{}' is not a unary operation", expr_op_name(op)));
+    }
+  });
+}
+
+void eval_isnull(DType dtype, const void* a, void* out, std::int64_t n) {
+  bool* o = static_cast<bool*>(out);
+  if (dtype == DType::Float32) {
+    const float* x = static_cast<const float*>(a);
+    for (std::int64_t i = 0; i < n; ++i) o[i] = x[i] != x[i];
+  } else if (dtype == DType::Float64) {
+    const double* x = static_cast<const double*>(a);
+    for (std::int64_t i = 0; i < n; ++i) o[i] = x[i] != x[i];
+  } else if (dtype == DType::DateTime64) {
+    const std::int64_t* x = static_cast<const std::int64_t*>(a);
+    for (std::int64_t i = 0; i < n; ++i) o[i] = x[i] == kNaT;
+  } else {
+    std::memset(out, 0, static_cast<std::size_t>(n));
+  }
+}
+
+void eval_cast(DType from, DType to, const void* a, void* out, std::int64_t n) {
+  visit_dtype(from, [&](auto ftag) {
+    using F = typename decltype(ftag)::type;
+    visit_dtype(to, [&](auto ttag) {
+      using T = typename decltype(ttag)::type;
+      const F* x = static_cast<const F*>(a);
+      T* o = static_cast<T*>(out);
+      for (std::int64_t i = 0; i < n; ++i) o[i] = convert<T>(x[i]);
+    });
+  });
+}
+
+void eval_where(DType dtype, const void* c, const void* a, const void* b, void* out, std::int64_t n) {
+  // Byte-wise select by element size keeps this to four instantiations.
+  const bool* cond = static_cast<const bool*>(c);
+  auto sel = [&](auto* o, const auto* x, const auto* y) {
+    for (std::int64_t i = 0; i < n; ++i) o[i] = cond[i] ? x[i] : y[i];
+  };
+  switch (itemsize(dtype)) {
+    case 1: return sel(static_cast<std::uint8_t*>(out), static_cast<const std::uint8_t*>(a), static_cast<const std::uint8_t*>(b));
+    case 2: return sel(static_cast<std::uint16_t*>(out), static_cast<const std::uint16_t*>(a), static_cast<const std::uint16_t*>(b));
+    case 4: return sel(static_cast<std::uint32_t*>(out), static_cast<const std::uint32_t*>(a), static_cast<const std::uint32_t*>(b));
+    default: return sel(static_cast<std::uint64_t*>(out), static_cast<const std::uint64_t*>(a), static_cast<const std::uint64_t*>(b));
+  }
+}
+
+void fill_const(const ExprNode& n, void* out, std::int64_t count) {
+  visit_dtype(n.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T v = is_float(n.dtype) ? static_cast<T>(n.f) : static_cast<T>(n.i);
+    T* o = static_cast<T*>(out);
+    for (std::int64_t i = 0; i < count; ++i) o[i] = v;
+  });
+}
+
+std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignature& sig) {
+  auto p = std::make_shared<Prepared>();
+  p->expr = Expression::from_json(params.at("expr"));
+  p->axis_to_out = sig.input_axis_to_out;
+  if (p->expr.num_inputs() > static_cast<int>(sig.input_dtypes.size()))
+    throw ValueError(fmt::format("elementwise program reads input {} but the layer has {} inputs",
+                                 p->expr.num_inputs() - 1, sig.input_dtypes.size()));
+  for (const auto& n : p->expr.nodes) {
+    if (n.op == ExprOp::Input && sig.input_dtypes[static_cast<std::size_t>(n.args[0])] != n.dtype)
+      throw TypeError(fmt::format("elementwise program reads input {} as {} but it holds {}", n.args[0],
+                                  dtype_name(n.dtype), dtype_name(sig.input_dtypes[static_cast<std::size_t>(n.args[0])])));
+  }
+  if (p->expr.dtype_of(p->expr.result) != sig.out_dtype)
+    throw TypeError(fmt::format("elementwise program yields {} but the layer is {}",
+                                dtype_name(p->expr.dtype_of(p->expr.result)), dtype_name(sig.out_dtype)));
+  return p;
+}
+
+Chunk run(const TaskContext& ctx) {
+  const auto& p = ctx.params<Prepared>();
+  const auto& nodes = p.expr.nodes;
+  Shape shape = ctx.shape();
+  Chunk out = Chunk::allocate(ctx.out_dtype, shape);
+  const std::int64_t total = out.size();
+
+  // Per input: contiguous in the output's order (read in place) or a strided view to gather.
+  std::vector<StridedView> views;
+  views.reserve(ctx.inputs.size());
+  for (const auto& in : ctx.inputs) views.push_back(StridedView::broadcast(*in.chunk, p.axis_to_out[in.slot], shape));
+
+  thread_local std::vector<double> scratch;  // registers: one block per node, 8-byte aligned
+  const std::size_t need = nodes.size() * static_cast<std::size_t>(kBlock);
+  if (scratch.size() < need) scratch.resize(need);
+  auto reg = [&](std::size_t k) { return static_cast<void*>(scratch.data() + k * kBlock); };
+  std::vector<const void*> ptr(nodes.size());
+  for (std::size_t k = 0; k < nodes.size(); ++k)
+    if (nodes[k].op == ExprOp::Const) fill_const(nodes[k], reg(k), std::min(kBlock, total));
+
+  const std::size_t result = static_cast<std::size_t>(p.expr.result);
+  const std::size_t out_size = itemsize(ctx.out_dtype);
+  for (std::int64_t start = 0; start < total; start += kBlock) {
+    const std::int64_t n = std::min(kBlock, total - start);
+    void* out_block = static_cast<std::byte*>(out.mutable_raw()) + static_cast<std::size_t>(start) * out_size;
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+      const ExprNode& node = nodes[k];
+      void* dst = k == result ? out_block : reg(k);
+      auto arg = [&](int a) { return ptr[static_cast<std::size_t>(node.args[static_cast<std::size_t>(a)])]; };
+      auto arg_dtype = [&](int a) { return nodes[static_cast<std::size_t>(node.args[static_cast<std::size_t>(a)])].dtype; };
+      switch (node.op) {
+        case ExprOp::Input: {
+          const StridedView& v = views[static_cast<std::size_t>(node.args[0])];
+          if (v.contiguous && k != result) {
+            ptr[k] = static_cast<const std::byte*>(v.data) + static_cast<std::size_t>(start) * itemsize(node.dtype);
+            continue;
+          }
+          v.gather(start, n, dst);
+          break;
+        }
+        case ExprOp::Const:
+          if (k == result) fill_const(node, dst, n);
+          else dst = reg(k);
+          break;
+        case ExprOp::Cast: eval_cast(arg_dtype(0), node.dtype, arg(0), dst, n); break;
+        case ExprOp::IsNull: eval_isnull(arg_dtype(0), arg(0), dst, n); break;
+        case ExprOp::Where: eval_where(node.dtype, arg(0), arg(1), arg(2), dst, n); break;
+        case ExprOp::Neg:
+        case ExprOp::Not:
+        case ExprOp::Abs:
+        case ExprOp::Sqrt:
+        case ExprOp::Exp:
+        case ExprOp::Log:
+        case ExprOp::Floor:
+        case ExprOp::Ceil: eval_unary(node.op, node.dtype, arg(0), dst, n); break;
+        default: eval_binary(node.op, arg_dtype(0), arg(0), arg(1), dst, n); break;
+      }
+      ptr[k] = dst;
+    }
+  }
+  return out;
+}
+
+const OpRegistration kRegister{OpDef{"elementwise", prepare, run}};
+
+}  // namespace
+}  // namespace cubist::kernels

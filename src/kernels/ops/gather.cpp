@@ -1,0 +1,138 @@
+// Op "gather": builds an output chunk from the input chunks that overlap it, for rechunk and
+// for isel/sel by slice, index list or single index. Per input axis the params say which input
+// element each output element takes:
+//   {"out_axis": o, "start": s, "step": k}   output j <- input s + j*k   (slices, rechunk)
+//   {"out_axis": o, "indices": [...]}        output j <- input indices[j]
+//   {"out_axis": -1, "index": i}             the axis is indexed away at input position i
+#include <cstring>
+#include <fmt/format.h>
+
+#include "cubist/error.hpp"
+#include "kernels/op_registry.hpp"
+#include "kernels/strided.hpp"
+
+namespace cubist::kernels {
+namespace {
+
+struct AxisMap {
+  int out_axis = -1;
+  std::int64_t start = 0, step = 1, index = 0;
+  std::vector<std::int64_t> indices;
+  bool use_indices = false;
+
+  std::int64_t source(std::int64_t out_global) const {
+    return use_indices ? indices[static_cast<std::size_t>(out_global)] : start + out_global * step;
+  }
+};
+
+struct Prepared {
+  std::vector<AxisMap> axes;
+};
+
+std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignature& sig) {
+  auto p = std::make_shared<Prepared>();
+  const auto& axes = params.at("axes");
+  if (sig.input_shapes.size() != 1 || axes.size() != sig.input_shapes[0].size())
+    throw ValueError("gather: expects one input and one axis map per input axis");
+  int expected_out = 0;
+  for (std::size_t a = 0; a < axes.size(); ++a) {
+    AxisMap m;
+    const auto& j = axes[a];
+    m.out_axis = j.at("out_axis").get<int>();
+    const std::int64_t extent = sig.input_shapes[0][a];
+    if (m.out_axis < 0) {
+      m.index = j.at("index").get<std::int64_t>();
+      if (m.index < 0 || m.index >= extent) throw ValueError(fmt::format("gather: index {} out of range on axis {}", m.index, a));
+    } else {
+      if (m.out_axis != expected_out++) throw ValueError("gather: output axes must follow input axis order");
+      const std::int64_t out_extent = sig.out_shape[static_cast<std::size_t>(m.out_axis)];
+      if (j.contains("indices")) {
+        m.use_indices = true;
+        m.indices = j.at("indices").get<std::vector<std::int64_t>>();
+        if (static_cast<std::int64_t>(m.indices.size()) != out_extent) throw ValueError("gather: index list length differs from output extent");
+        for (auto i : m.indices)
+          if (i < 0 || i >= extent) throw ValueError(fmt::format("gather: index {} out of range on axis {}", i, a));
+      } else {
+        m.start = j.at("start").get<std::int64_t>();
+        m.step = j.at("step").get<std::int64_t>();
+        if (out_extent > 0 && (m.step == 0 || m.start < 0 || m.start >= extent || m.source(out_extent - 1) < 0 ||
+                               m.source(out_extent - 1) >= extent))
+          throw ValueError(fmt::format("gather: slice start {} step {} leaves axis {} of extent {}", m.start, m.step, a, extent));
+      }
+    }
+    p->axes.push_back(std::move(m));
+  }
+  if (expected_out != static_cast<int>(sig.out_shape.size())) throw ValueError("gather: not every output axis is produced");
+  return p;
+}
+
+Chunk run(const TaskContext& ctx) {
+  const auto& p = ctx.params<Prepared>();
+  Chunk out = Chunk::allocate(ctx.out_dtype, ctx.shape());
+  const std::size_t item = itemsize(ctx.out_dtype);
+  const auto out_strides = c_strides(out.shape());
+  const std::size_t out_rank = out.rank();
+
+  for (const auto& in : ctx.inputs) {
+    const Chunk& src = *in.chunk;
+    const auto in_strides = c_strides(src.shape());
+    // Per output axis: pairs (output position, input position) that this input chunk supplies.
+    std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> pairs(out_rank);
+    std::int64_t fixed = 0;
+    bool overlaps = true;
+    for (std::size_t a = 0; a < p.axes.size() && overlaps; ++a) {
+      const AxisMap& m = p.axes[a];
+      const std::int64_t lo = in.offset[a], hi = lo + src.shape()[a];
+      if (m.out_axis < 0) {
+        overlaps = m.index >= lo && m.index < hi;
+        fixed += (m.index - lo) * in_strides[a];
+        continue;
+      }
+      const auto o = static_cast<std::size_t>(m.out_axis);
+      for (std::int64_t j = 0; j < ctx.out_shape[o]; ++j) {
+        std::int64_t s = m.source(ctx.out_offset[o] + j);
+        if (s >= lo && s < hi) pairs[o].emplace_back(j * out_strides[o], (s - lo) * in_strides[a]);
+      }
+      overlaps = !pairs[o].empty();
+    }
+    if (!overlaps) continue;
+    auto* dst = static_cast<std::byte*>(out.mutable_raw());
+    const auto* from = static_cast<const std::byte*>(src.raw()) + static_cast<std::size_t>(fixed) * item;
+    if (out_rank == 0) {
+      std::memcpy(dst, from, item);
+      continue;
+    }
+    const auto& last = pairs[out_rank - 1];
+    std::vector<std::size_t> idx(out_rank, 0);
+    while (true) {
+      std::int64_t o_off = 0, i_off = 0;
+      for (std::size_t a = 0; a + 1 < out_rank; ++a) {
+        o_off += pairs[a][idx[a]].first;
+        i_off += pairs[a][idx[a]].second;
+      }
+      // Copy the innermost axis in runs that are contiguous on both sides.
+      for (std::size_t k = 0; k < last.size();) {
+        std::size_t e = k + 1;
+        while (e < last.size() && last[e].first == last[e - 1].first + 1 && last[e].second == last[e - 1].second + 1) ++e;
+        std::memcpy(dst + static_cast<std::size_t>(o_off + last[k].first) * item,
+                    from + static_cast<std::size_t>(i_off + last[k].second) * item, (e - k) * item);
+        k = e;
+      }
+      std::size_t a = out_rank - 1;
+      while (a > 0) {
+        --a;
+        if (++idx[a] < pairs[a].size()) break;
+        idx[a] = 0;
+        if (a == 0) goto done;
+      }
+      if (out_rank == 1) break;
+    }
+  done:;
+  }
+  return out;
+}
+
+const OpRegistration kRegister{OpDef{"gather", prepare, run}};
+
+}  // namespace
+}  // namespace cubist::kernels

@@ -1,0 +1,35 @@
+// Runs a task graph on the in-process thread pool.
+#pragma once
+#include <chrono>
+#include <functional>
+#include <vector>
+
+#include "graph/task_graph.hpp"
+#include "runtime/thread_pool.hpp"
+
+namespace cubist::runtime {
+
+struct Progress {
+  std::size_t done = 0, total = 0;  // execution units
+  double seconds = 0;
+};
+
+struct ExecuteOptions {
+  ThreadPool* pool = nullptr;  // nullptr: ThreadPool::shared()
+  std::function<void(const Progress&)> on_progress;  // called from the caller's thread
+  std::chrono::milliseconds progress_interval{200};
+};
+
+struct ExecuteStats {
+  std::size_t tasks = 0, units = 0;
+  double seconds = 0;
+  std::size_t peak_bytes = 0;  // largest total of chunk bytes held at once
+};
+
+// Computes every output chunk; returns them per output, by linear chunk index.
+// Every intermediate chunk is released as soon as its last consumer has run. The first failing
+// task's error is rethrown as cubist::TaskError naming its layer, op and chunk index.
+std::vector<std::vector<Chunk>> execute(const graph::TaskGraph& graph, const ExecuteOptions& options = {},
+                                        ExecuteStats* stats = nullptr);
+
+}  // namespace cubist::runtime
