@@ -153,15 +153,16 @@ class ZarrArray {
   // The chunk at `index`, trimmed to the array edge (grid().chunk_shape(index)), C order,
   // native endian. A missing chunk is filled with the fill value (zeros for a null fill).
   Chunk read_chunk(const std::vector<std::int64_t>& index) const;
-  Chunk read_chunk(std::int64_t linear) const { return read_chunk(grid_.unravel(linear)); }
+  Chunk read_chunk(std::int64_t linear) const;  // C-order linear chunk number
   // Encodes and atomically stores one chunk; `chunk` must have the grid's shape at `index` and the
   // array's dtype. Edge chunks are padded with the fill value, as zarr-python does.
   void write_chunk(const std::vector<std::int64_t>& index, const Chunk& chunk) const;
-  void write_chunk(std::int64_t linear, const Chunk& chunk) const { write_chunk(grid_.unravel(linear), chunk); }
+  void write_chunk(std::int64_t linear, const Chunk& chunk) const;
 
  private:
   ZarrArray(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta);
   std::string describe_key(std::string_view key) const;
+  std::vector<std::int64_t> unravel_checked(std::int64_t linear) const;
 
   std::shared_ptr<Store> store_;
   std::string path_;

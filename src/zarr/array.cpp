@@ -1,0 +1,149 @@
+// ZarrArray: chunk keys and chunk read/write through the codec pipeline.
+#include <fmt/format.h>
+
+#include "cubist/zarr.hpp"
+#include "zarr/internal.hpp"
+#include "zarr/layout.hpp"
+#include "zarr/pipeline.hpp"
+
+namespace cubist::zarr {
+using nlohmann::json;
+
+namespace {
+std::optional<Bytes> get_metadata(const Store& s, const std::string& key) { return s.get(key); }
+}  // namespace
+
+ZarrArray::ZarrArray(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta)
+    : store_(std::move(store)), path_(std::move(path)), meta_(std::move(meta)) {
+  validate_prefix(path_);
+  auto where = describe_key(detail::join_path(path_, meta_.zarr_format == 2 ? ".zarray" : "zarr.json"));
+  if (meta_.chunks.size() != meta_.shape.size())
+    throw ValueError(fmt::format("{}: field 'chunks': rank {} differs from the rank {} of 'shape'", where,
+                                 meta_.chunks.size(), meta_.shape.size()));
+  for (auto c : meta_.chunks)
+    if (c <= 0) throw ValueError(fmt::format("{}: field 'chunks': extent {} must be positive", where, c));
+  grid_ = meta_.chunk_grid();
+  fill_ = detail::fill_bytes(meta_.fill_value, meta_.dtype, where);
+  if (meta_.zarr_format == 2) pipeline_ = CodecPipeline::from_v2(meta_, where);
+  else if (meta_.zarr_format == 3) pipeline_ = CodecPipeline::from_v3(meta_.codecs, meta_.dtype, meta_.chunks, fill_, where);
+  else throw ValueError(fmt::format("{}: field 'zarr_format': expected 2 or 3, got {}", where, meta_.zarr_format));
+}
+
+ZarrArray::~ZarrArray() = default;
+
+std::shared_ptr<const ZarrArray> ZarrArray::from_metadata(std::shared_ptr<Store> store, std::string path,
+                                                          ArrayMetadata metadata) {
+  if (!store) throw ValueError("zarr: null store");
+  return std::shared_ptr<const ZarrArray>(new ZarrArray(std::move(store), std::move(path), std::move(metadata)));
+}
+
+std::shared_ptr<const ZarrArray> ZarrArray::open(std::shared_ptr<Store> store, std::string path) {
+  if (!store) throw ValueError("zarr: null store");
+  validate_prefix(path);
+  auto where = [&](std::string_view name) { return fmt::format("{}/{}", store->describe(), detail::join_path(path, name)); };
+  if (auto v3 = get_metadata(*store, detail::join_path(path, "zarr.json"))) {
+    auto j = parse_json(v3->as_string(), where("zarr.json"));
+    return from_metadata(store, path, parse_array_metadata_v3(j, where("zarr.json")));
+  }
+  auto za = get_metadata(*store, detail::join_path(path, ".zarray"));
+  if (!za) throw KeyError(fmt::format("zarr: no array at '{}' (no .zarray or zarr.json)", where("")));
+  auto z = parse_json(za->as_string(), where(".zarray"));
+  json attrs;
+  if (auto a = get_metadata(*store, detail::join_path(path, ".zattrs"))) attrs = parse_json(a->as_string(), where(".zattrs"));
+  return from_metadata(store, path, parse_array_metadata_v2(z, attrs, where(".zarray")));
+}
+
+std::string ZarrArray::describe_key(std::string_view key) const { return fmt::format("{}/{}", store_->describe(), key); }
+
+std::string ZarrArray::chunk_key(const std::vector<std::int64_t>& index) const {
+  // fmt::memory_buffer rather than std::string += (GCC 12 reports a bogus -Wrestrict there).
+  fmt::memory_buffer key;
+  if (!path_.empty()) fmt::format_to(std::back_inserter(key), "{}/", path_);
+  bool v2_keys = meta_.zarr_format == 2 || meta_.chunk_key_encoding == "v2";
+  char sep = meta_.zarr_format == 2 ? meta_.dimension_separator : meta_.chunk_key_separator;
+  if (!v2_keys) key.push_back('c');
+  else if (index.empty()) key.push_back('0');
+  for (std::size_t a = 0; a < index.size(); ++a) {
+    if (a > 0 || !v2_keys) key.push_back(sep);
+    fmt::format_to(std::back_inserter(key), "{}", index[a]);
+  }
+  return fmt::to_string(key);
+}
+
+namespace {
+void check_index(const ChunkGrid& g, const std::vector<std::int64_t>& index, const std::string& array) {
+  if (index.size() != g.rank())
+    throw ChunkError(fmt::format("zarr array '{}': chunk index of rank {} for an array of rank {}", array, index.size(), g.rank()));
+  for (std::size_t a = 0; a < index.size(); ++a)
+    if (index[a] < 0 || index[a] >= g.num_chunks(a))
+      throw ChunkError(fmt::format("zarr array '{}': chunk index {} out of range on axis {} ({} chunks)", array,
+                                   index[a], a, g.num_chunks(a)));
+}
+}  // namespace
+
+std::vector<std::int64_t> ZarrArray::unravel_checked(std::int64_t linear) const {
+  if (linear < 0 || linear >= grid_.total_chunks())
+    throw ChunkError(fmt::format("zarr array '{}': chunk number {} out of range ({} chunks)", path_, linear, grid_.total_chunks()));
+  return grid_.unravel(linear);
+}
+
+Chunk ZarrArray::read_chunk(std::int64_t linear) const { return read_chunk(unravel_checked(linear)); }
+void ZarrArray::write_chunk(std::int64_t linear, const Chunk& chunk) const { write_chunk(unravel_checked(linear), chunk); }
+
+Chunk ZarrArray::read_chunk(const std::vector<std::int64_t>& index) const {
+  check_index(grid_, index, path_);
+  Shape actual = grid_.chunk_shape(index);
+  Chunk out = Chunk::allocate(meta_.dtype, actual);
+  std::size_t isz = itemsize(meta_.dtype);
+  if (out.size() == 0) return out;
+  auto* dst = static_cast<std::byte*>(out.mutable_raw());
+  auto key = chunk_key(index);
+  auto raw = store_->get(key);
+  if (!raw) {  // never written: the fill value, as zarr-python
+    detail::fill_elements(dst, out.size(), fill_, isz);
+    return out;
+  }
+  try {
+    if (actual == meta_.chunks) {
+      pipeline_->decode(raw->span(), dst);  // straight into the output buffer
+    } else {  // edge chunk: stored padded to the full chunk shape
+      Bytes full(pipeline_->decoded_nbytes());
+      pipeline_->decode(raw->span(), full.data());
+      detail::copy_block(full.data(), meta_.chunks, Shape(actual.size(), 0), dst, actual, isz, true);
+    }
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("zarr: chunk '{}': {}", describe_key(key), e.what()));
+  }
+  return out;
+}
+
+void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk& chunk) const {
+  check_index(grid_, index, path_);
+  Shape actual = grid_.chunk_shape(index);
+  auto key = chunk_key(index);
+  if (chunk.dtype() != meta_.dtype)
+    throw TypeError(fmt::format("zarr: chunk '{}': got {} values for a {} array", describe_key(key),
+                                dtype_name(chunk.dtype()), dtype_name(meta_.dtype)));
+  if (chunk.shape() != actual)
+    throw ChunkError(fmt::format("zarr: chunk '{}': got shape {}, expected {}", describe_key(key),
+                                 shape_to_string(chunk.shape()), shape_to_string(actual)));
+  if (shape_size(meta_.chunks) == 0 || shape_size(actual) == 0) return;
+  std::size_t isz = itemsize(meta_.dtype);
+  Bytes encoded;
+  try {
+    if (actual == meta_.chunks) {
+      encoded = pipeline_->encode(static_cast<const std::byte*>(chunk.raw()));
+    } else {  // pad the edge chunk to the full chunk shape with the fill value
+      Bytes full(pipeline_->decoded_nbytes());
+      detail::fill_elements(full.data(), shape_size(meta_.chunks), fill_, isz);
+      detail::copy_block(full.data(), meta_.chunks, Shape(actual.size(), 0),
+                         const_cast<std::byte*>(static_cast<const std::byte*>(chunk.raw())), actual, isz, false);
+      encoded = pipeline_->encode(full.data());
+    }
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("zarr: chunk '{}': {}", describe_key(key), e.what()));
+  }
+  store_->set(key, encoded.span());
+}
+
+}  // namespace cubist::zarr

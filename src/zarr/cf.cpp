@@ -1,0 +1,334 @@
+// CF conventions as xarray applies them: time units, fill-value masking, scale/offset.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <limits>
+#include <numeric>
+
+#include "cubist/zarr.hpp"
+
+namespace cubist::zarr::cf {
+using nlohmann::json;
+
+namespace {
+constexpr std::int64_t kNsPerSec = 1'000'000'000;
+constexpr std::int64_t kNsPerDay = 86400 * kNsPerSec;
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+}
+
+std::string lower_trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  std::string r(s);
+  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+// Parses "YYYY-MM-DD[( |T)HH:MM[:SS[.fff]]][Z| UTC|(+|-)HH[:MM]]" to ns since the epoch.
+std::int64_t parse_date(std::string_view s, std::string_view units) {
+  auto bad = [&]() -> std::int64_t {
+    throw ValueError(fmt::format("CF time units '{}': cannot parse reference date '{}'", units, s));
+  };
+  std::size_t i = 0;
+  auto number = [&](std::size_t max_digits) -> std::int64_t {
+    std::size_t start = i;
+    std::int64_t v = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && i - start < max_digits) v = v * 10 + (s[i++] - '0');
+    if (i == start) bad();
+    return v;
+  };
+  bool neg_year = i < s.size() && s[i] == '-';
+  if (neg_year) ++i;
+  std::int64_t y = number(6);
+  if (neg_year) y = -y;
+  if (i >= s.size() || s[i] != '-') bad();
+  ++i;
+  auto mo = number(2);
+  std::int64_t d = 1;
+  if (i < s.size() && s[i] == '-') {
+    ++i;
+    d = number(2);
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31) bad();
+  std::int64_t hh = 0, mm = 0, ss = 0, frac_ns = 0;
+  if (i < s.size() && (s[i] == ' ' || s[i] == 'T')) {
+    ++i;
+    while (i < s.size() && s[i] == ' ') ++i;
+    if (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      hh = number(2);
+      if (i < s.size() && s[i] == ':') {
+        ++i;
+        mm = number(2);
+        if (i < s.size() && s[i] == ':') {
+          ++i;
+          ss = number(2);
+          if (i < s.size() && s[i] == '.') {
+            ++i;
+            std::int64_t scale = 100'000'000;
+            std::size_t start = i;
+            while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+              frac_ns += (s[i++] - '0') * scale;
+              scale /= 10;
+            }
+            if (i == start) bad();
+          }
+        }
+      }
+    }
+  }
+  if (hh > 24 || mm > 59 || ss > 60) bad();
+  std::int64_t tz_ns = 0;
+  while (i < s.size() && s[i] == ' ') ++i;
+  auto rest = lower_trim(s.substr(i));
+  if (rest == "z" || rest == "utc" || rest == "gmt" || rest.empty()) {
+  } else if (rest[0] == '+' || rest[0] == '-') {
+    int sign = rest[0] == '-' ? -1 : 1;
+    std::string_view r = rest;
+    r.remove_prefix(1);
+    std::int64_t th = 0, tm = 0;
+    std::size_t k = 0;
+    while (k < r.size() && std::isdigit(static_cast<unsigned char>(r[k])) && k < 2) th = th * 10 + (r[k++] - '0');
+    if (k < r.size() && r[k] == ':') ++k;
+    while (k < r.size() && std::isdigit(static_cast<unsigned char>(r[k]))) tm = tm * 10 + (r[k++] - '0');
+    if (k != r.size()) bad();
+    tz_ns = sign * (th * 3600 + tm * 60) * kNsPerSec;
+  } else {
+    bad();
+  }
+  auto days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  return days * kNsPerDay + ((hh * 60 + mm) * 60 + ss) * kNsPerSec + frac_ns - tz_ns;
+}
+
+}  // namespace
+
+TimeUnits parse_time_units(std::string_view units, std::string_view calendar) {
+  auto cal = lower_trim(calendar);
+  if (!cal.empty() && cal != "standard" && cal != "gregorian" && cal != "proleptic_gregorian")
+    throw ValueError(fmt::format("CF calendar '{}' is not supported (standard, gregorian, proleptic_gregorian)", calendar));
+  auto pos = units.find(" since ");
+  if (pos == std::string_view::npos)
+    throw ValueError(fmt::format("CF time units '{}': expected '<unit> since <date>'", units));
+  auto unit = lower_trim(units.substr(0, pos));
+  TimeUnits t;
+  struct U {
+    std::string_view names[5];
+    std::int64_t ns;
+    std::string_view canonical;
+  };
+  static const U table[] = {
+      {{"days", "day", "d"}, kNsPerDay, "days"},
+      {{"hours", "hour", "hr", "h", "hrs"}, 3600 * kNsPerSec, "hours"},
+      {{"minutes", "minute", "min", "mins"}, 60 * kNsPerSec, "minutes"},
+      {{"seconds", "second", "sec", "s", "secs"}, kNsPerSec, "seconds"},
+      {{"milliseconds", "millisecond", "ms", "msec"}, 1'000'000, "milliseconds"},
+      {{"microseconds", "microsecond", "us", "usec"}, 1'000, "microseconds"},
+      {{"nanoseconds", "nanosecond", "ns", "nsec"}, 1, "nanoseconds"},
+  };
+  for (const auto& u : table)
+    for (auto n : u.names)
+      if (!n.empty() && n == unit) {
+        t.ns_per_unit = u.ns;
+        t.unit = std::string(u.canonical);
+      }
+  if (t.ns_per_unit == 0) throw ValueError(fmt::format("CF time units '{}': unknown unit '{}'", units, unit));
+  auto date = units.substr(pos + 7);
+  while (!date.empty() && date.front() == ' ') date.remove_prefix(1);
+  t.epoch_ns = parse_date(date, units);
+  return t;
+}
+
+std::string format_timestamp(std::int64_t ns) {
+  std::int64_t days = ns / kNsPerDay, rem = ns % kNsPerDay;
+  if (rem < 0) {
+    rem += kNsPerDay;
+    --days;
+  }
+  std::int64_t y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  std::int64_t secs = rem / kNsPerSec, frac = rem % kNsPerSec;
+  auto s = fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
+  if (frac % 1000 != 0) s += fmt::format(".{:09}", frac);
+  else if (frac != 0) s += fmt::format(".{:06}", frac / 1000);
+  return s;
+}
+
+Chunk decode_times(const Chunk& encoded, const TimeUnits& units, std::span<const double> fill_values) {
+  Chunk out = Chunk::allocate(DType::DateTime64, encoded.shape());
+  auto* o = static_cast<std::int64_t*>(out.mutable_raw());
+  visit_dtype(encoded.dtype(), [&]<class T>(TypeTag<T>) {
+    const T* in = static_cast<const T*>(encoded.raw());
+    for (std::int64_t i = 0; i < encoded.size(); ++i) {
+      T v = in[i];
+      bool missing = false;
+      for (double f : fill_values) missing = missing || static_cast<double>(v) == f;
+      if constexpr (std::is_floating_point_v<T>) {
+        if (std::isnan(v) || missing) {
+          o[i] = kNaT;
+        } else {  // as xarray: float64 product truncated to int64 ns
+          o[i] = units.epoch_ns + static_cast<std::int64_t>(static_cast<double>(v) * static_cast<double>(units.ns_per_unit));
+        }
+      } else {
+        if (encoded.dtype() == DType::DateTime64 && static_cast<std::int64_t>(v) == kNaT) missing = true;
+        o[i] = missing ? kNaT : units.epoch_ns + static_cast<std::int64_t>(v) * units.ns_per_unit;
+      }
+    }
+  });
+  return out;
+}
+
+Chunk encode_times(const Chunk& times, const TimeUnits& units, std::int64_t nat_fill) {
+  auto in = times.values<std::int64_t>();
+  Chunk out = Chunk::allocate(DType::Int64, times.shape());
+  auto o = out.mutable_values<std::int64_t>();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == kNaT) {
+      o[i] = nat_fill;
+      continue;
+    }
+    auto delta = in[i] - units.epoch_ns;
+    if (delta % units.ns_per_unit != 0)
+      throw ValueError(fmt::format("cannot encode time {} as a whole number of {} since {}", format_timestamp(in[i]),
+                                   units.unit, format_timestamp(units.epoch_ns)));
+    o[i] = delta / units.ns_per_unit;
+  }
+  return out;
+}
+
+std::string infer_time_units(std::span<const std::int64_t> times) {
+  std::vector<std::int64_t> valid;
+  for (auto t : times)
+    if (t != kNaT) valid.push_back(t);
+  std::int64_t ref = valid.empty() ? 0 : valid.front();
+  // gcd of all steps decides the unit, like xarray's check on the unique differences
+  std::int64_t g = 0;
+  for (std::size_t i = 1; i < valid.size(); ++i) {
+    auto d = valid[i] - valid[i - 1];
+    g = std::gcd(g, d < 0 ? -d : d);
+  }
+  static const std::pair<std::string_view, std::int64_t> units[] = {
+      {"days", kNsPerDay},  {"hours", 3600 * kNsPerSec}, {"minutes", 60 * kNsPerSec}, {"seconds", kNsPerSec},
+      {"milliseconds", 1'000'000}, {"microseconds", 1000}, {"nanoseconds", 1}};
+  std::string_view unit = "nanoseconds";
+  for (const auto& [name, ns] : units)
+    if (g % ns == 0) {
+      unit = name;
+      break;
+    }
+  return fmt::format("{} since {}", unit, format_timestamp(ref));
+}
+
+bool is_time_variable(const json& attrs) {
+  if (!attrs.is_object() || !attrs.contains("units") || !attrs["units"].is_string()) return false;
+  auto u = attrs["units"].get<std::string>();
+  auto pos = u.find(" since ");
+  if (pos == std::string::npos) return false;
+  try {
+    (void)parse_time_units(u, "standard");
+    return true;
+  } catch (const ValueError&) {
+    return false;
+  }
+}
+
+std::optional<double> fill_value_as_double(const json& f) {
+  if (f.is_null()) return std::nullopt;
+  if (f.is_boolean()) return f.get<bool>() ? 1.0 : 0.0;
+  if (f.is_number()) return f.get<double>();
+  if (f.is_string()) {
+    auto s = f.get<std::string>();
+    if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+    if (s == "Infinity") return std::numeric_limits<double>::infinity();
+    if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
+  }
+  throw ValueError(fmt::format("fill value {} is not a number", f.dump()));
+}
+
+Decoding decoding_for(const json& attrs, const json& fill_value, DType stored) {
+  Decoding d;
+  auto add_fill = [&](const json& v) {
+    if (v.is_array()) {
+      for (const auto& e : v)
+        if (auto x = fill_value_as_double(e)) d.fill_values.push_back(*x);
+    } else if (auto x = fill_value_as_double(v)) {
+      d.fill_values.push_back(*x);
+    }
+  };
+  if (stored != DType::Bool && stored != DType::DateTime64) {
+    add_fill(fill_value);
+    if (attrs.is_object()) {
+      if (attrs.contains("_FillValue")) add_fill(attrs["_FillValue"]);
+      if (attrs.contains("missing_value")) add_fill(attrs["missing_value"]);
+    }
+  }
+  // NaN in a float array is already missing: nothing to mask.
+  if (is_float(stored))
+    d.fill_values.erase(std::remove_if(d.fill_values.begin(), d.fill_values.end(), [](double x) { return std::isnan(x); }),
+                        d.fill_values.end());
+  std::sort(d.fill_values.begin(), d.fill_values.end());
+  d.fill_values.erase(std::unique(d.fill_values.begin(), d.fill_values.end()), d.fill_values.end());
+  if (attrs.is_object()) {
+    if (attrs.contains("scale_factor") && attrs["scale_factor"].is_number()) d.scale_factor = attrs["scale_factor"].get<double>();
+    if (attrs.contains("add_offset") && attrs["add_offset"].is_number()) d.add_offset = attrs["add_offset"].get<double>();
+  }
+  // xarray's dtype rules: _choose_float_dtype for scale/offset, maybe_promote for masking only.
+  if (d.scale_factor || d.add_offset) {
+    if (is_float(stored) && itemsize(stored) <= 4) d.decoded_dtype = DType::Float32;
+    else if (is_integer(stored) && itemsize(stored) <= 2 && !d.add_offset) d.decoded_dtype = DType::Float32;
+    else d.decoded_dtype = DType::Float64;
+  } else if (!d.fill_values.empty()) {
+    d.decoded_dtype = is_float(stored) ? stored : (itemsize(stored) <= 2 ? DType::Float32 : DType::Float64);
+  } else {
+    d.decoded_dtype = stored;
+  }
+  return d;
+}
+
+Chunk apply_decoding(const Chunk& stored, const Decoding& d) {
+  if (d.identity()) return stored;
+  Chunk out = Chunk::allocate(d.decoded_dtype, stored.shape());
+  double scale = d.scale_factor.value_or(1.0), offset = d.add_offset.value_or(0.0);
+  bool affine = d.scale_factor || d.add_offset;
+  visit_dtype(stored.dtype(), [&]<class S>(TypeTag<S>) {
+    visit_dtype(d.decoded_dtype, [&]<class T>(TypeTag<T>) {
+      if constexpr (std::is_floating_point_v<T>) {
+        const S* in = static_cast<const S*>(stored.raw());
+        T* o = static_cast<T*>(out.mutable_raw());
+        const T nan = std::numeric_limits<T>::quiet_NaN();
+        const T ts = static_cast<T>(scale), to = static_cast<T>(offset);
+        for (std::int64_t i = 0; i < stored.size(); ++i) {
+          T v = static_cast<T>(in[i]);
+          bool missing = false;
+          for (double f : d.fill_values) missing = missing || static_cast<double>(in[i]) == f;
+          o[i] = missing ? nan : (affine ? v * ts + to : v);
+        }
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace cubist::zarr::cf

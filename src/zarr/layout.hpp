@@ -1,0 +1,32 @@
+// Memory-layout helpers on raw C-order arrays: fill, sub-block copy, axis permutation, byte swap.
+// Each dispatches once on the element size, then runs typed loops (no per-element virtual calls).
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cubist/chunk.hpp"
+
+namespace cubist::zarr::detail {
+
+// Writes `count` copies of the `itemsize`-byte pattern `fill`.
+void fill_elements(std::byte* dst, std::int64_t count, const std::array<std::byte, 8>& fill, std::size_t itemsize);
+
+// Copies the block of shape `block` at `offset` inside the C-order array `outer` (shape
+// `outer_shape`) to the contiguous buffer `dense` (to_dense) or back (!to_dense).
+void copy_block(std::byte* outer, const Shape& outer_shape, const Shape& offset, std::byte* dense, const Shape& block,
+                std::size_t itemsize, bool to_dense);
+
+// dst = numpy.transpose(src, perm): dst.shape[i] = src_shape[perm[i]].
+void permute_axes(const std::byte* src, const Shape& src_shape, std::byte* dst, const std::vector<int>& perm,
+                  std::size_t itemsize);
+
+// Reverses the byte order of every element in place.
+void byteswap(std::byte* data, std::int64_t count, std::size_t itemsize);
+
+// True when the block at `offset` of shape `block` is one contiguous run of `outer`.
+bool block_is_contiguous(const Shape& outer_shape, const Shape& block);
+std::int64_t block_linear_offset(const Shape& outer_shape, const Shape& offset);
+
+}  // namespace cubist::zarr::detail

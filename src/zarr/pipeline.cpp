@@ -1,0 +1,296 @@
+#include "zarr/pipeline.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "zarr/layout.hpp"
+
+namespace cubist::zarr {
+using nlohmann::json;
+using detail::BytesCodec;
+
+namespace {
+constexpr bool kLittle = std::endian::native == std::endian::little;
+constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+
+std::vector<int> compose(const std::vector<int>& first, const std::vector<int>& then) {
+  if (first.empty()) return then;
+  std::vector<int> r(then.size());
+  for (std::size_t i = 0; i < then.size(); ++i) r[i] = first[static_cast<std::size_t>(then[i])];
+  return r;
+}
+
+std::vector<int> parse_order(const json& order, std::size_t rank, std::string_view where) {
+  std::vector<int> perm(rank);
+  if (order.is_string()) {  // early v3 drafts: "C" / "F"
+    auto s = order.get<std::string>();
+    for (std::size_t i = 0; i < rank; ++i) perm[i] = static_cast<int>(s == "F" ? rank - 1 - i : i);
+    if (s != "C" && s != "F") throw ValueError(fmt::format("{}: codec 'transpose': unknown order '{}'", where, s));
+    return perm;
+  }
+  if (!order.is_array() || order.size() != rank)
+    throw ValueError(fmt::format("{}: codec 'transpose': field 'order' must list {} axes", where, rank));
+  std::vector<bool> seen(rank, false);
+  for (std::size_t i = 0; i < rank; ++i) {
+    int a = order[i].get<int>();
+    if (a < 0 || static_cast<std::size_t>(a) >= rank || seen[static_cast<std::size_t>(a)])
+      throw ValueError(fmt::format("{}: codec 'transpose': field 'order' {} is not a permutation", where, order.dump()));
+    seen[static_cast<std::size_t>(a)] = true;
+    perm[i] = a;
+  }
+  return perm;
+}
+}  // namespace
+
+// ---- sharding_indexed ------------------------------------------------------------------------
+class ShardingCodec {
+ public:
+  ShardingCodec(const json& cfg, DType dtype, const Shape& shard, const std::array<std::byte, 8>& fill,
+                std::string_view where)
+      : dtype_(dtype), itemsize_(itemsize(dtype)), shard_(shard), fill_(fill) {
+    if (!cfg.is_object() || !cfg.contains("chunk_shape") || !cfg["chunk_shape"].is_array())
+      throw ValueError(fmt::format("{}: codec 'sharding_indexed': missing field 'chunk_shape'", where));
+    inner_ = cfg["chunk_shape"].get<Shape>();
+    if (inner_.size() != shard.size())
+      throw ValueError(fmt::format("{}: codec 'sharding_indexed': chunk_shape rank {} != array rank {}", where,
+                                   inner_.size(), shard.size()));
+    grid_.resize(shard.size());
+    for (std::size_t a = 0; a < shard.size(); ++a) {
+      if (inner_[a] <= 0 || shard[a] % inner_[a] != 0)
+        throw ValueError(fmt::format("{}: codec 'sharding_indexed': chunk_shape {} does not divide the shard shape {}",
+                                     where, shape_to_string(inner_), shape_to_string(shard)));
+      grid_[a] = shard[a] / inner_[a];
+    }
+    n_inner_ = shape_size(grid_);
+    json codecs = cfg.value("codecs", json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}}));
+    inner_pipe_ = CodecPipeline::from_v3(codecs, dtype, inner_, fill, where);
+    json index_codecs = cfg.value("index_codecs", json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
+                                                               {{"name", "crc32c"}}}));
+    Shape ishape = grid_;
+    ishape.push_back(2);
+    index_pipe_ = CodecPipeline::from_v3(index_codecs, DType::UInt64, ishape, {}, where);
+    // The encoded index has a fixed size: measure it once by encoding an empty index.
+    std::vector<std::uint64_t> probe(static_cast<std::size_t>(n_inner_) * 2, kEmpty);
+    index_size_ = index_pipe_->encode(reinterpret_cast<const std::byte*>(probe.data())).size();
+    auto loc = cfg.value("index_location", std::string("end"));
+    if (loc != "end" && loc != "start")
+      throw ValueError(fmt::format("{}: codec 'sharding_indexed': index_location '{}' is not 'start' or 'end'", where, loc));
+    index_at_start_ = loc == "start";
+  }
+
+  void decode(std::span<const std::byte> in, std::byte* out) const {
+    if (in.size() < index_size_)
+      throw ValueError(fmt::format("sharding: shard of {} bytes is shorter than its index ({} bytes)", in.size(), index_size_));
+    auto index_bytes = index_at_start_ ? in.first(index_size_) : in.last(index_size_);
+    std::vector<std::uint64_t> index(static_cast<std::size_t>(n_inner_) * 2);
+    index_pipe_->decode(index_bytes, reinterpret_cast<std::byte*>(index.data()));
+    bool contiguous = detail::block_is_contiguous(shard_, inner_);
+    Bytes scratch;
+    if (!contiguous) scratch = Bytes(inner_pipe_->decoded_nbytes());
+    Shape idx(shard_.size(), 0), offset(shard_.size());
+    for (std::int64_t i = 0; i < n_inner_; ++i) {
+      for (std::size_t a = 0; a < shard_.size(); ++a) offset[a] = idx[a] * inner_[a];
+      std::byte* target = contiguous
+                              ? out + static_cast<std::size_t>(detail::block_linear_offset(shard_, offset)) * itemsize_
+                              : scratch.data();
+      auto off = index[static_cast<std::size_t>(2 * i)], n = index[static_cast<std::size_t>(2 * i + 1)];
+      if (off == kEmpty && n == kEmpty) {
+        detail::fill_elements(target, shape_size(inner_), fill_, itemsize_);
+      } else {
+        if (off > in.size() || n > in.size() - off)
+          throw ValueError(fmt::format("sharding: inner chunk {} at offset {} size {} lies outside the shard of {} bytes",
+                                       i, off, n, in.size()));
+        inner_pipe_->decode(in.subspan(off, n), target);
+      }
+      if (!contiguous) detail::copy_block(out, shard_, offset, scratch.data(), inner_, itemsize_, false);
+      for (std::size_t a = shard_.size(); a-- > 0;) {
+        if (++idx[a] < grid_[a]) break;
+        idx[a] = 0;
+      }
+    }
+  }
+
+  Bytes encode(const std::byte* in) const {
+    std::vector<Bytes> parts(static_cast<std::size_t>(n_inner_));
+    std::vector<std::uint64_t> index(static_cast<std::size_t>(n_inner_) * 2);
+    bool contiguous = detail::block_is_contiguous(shard_, inner_);
+    Bytes scratch(inner_pipe_->decoded_nbytes());
+    Shape idx(shard_.size(), 0), offset(shard_.size());
+    std::uint64_t pos = index_at_start_ ? index_size_ : 0;
+    for (std::int64_t i = 0; i < n_inner_; ++i) {
+      for (std::size_t a = 0; a < shard_.size(); ++a) offset[a] = idx[a] * inner_[a];
+      const std::byte* src;
+      if (contiguous) {
+        src = in + static_cast<std::size_t>(detail::block_linear_offset(shard_, offset)) * itemsize_;
+      } else {
+        detail::copy_block(const_cast<std::byte*>(in), shard_, offset, scratch.data(), inner_, itemsize_, true);
+        src = scratch.data();
+      }
+      auto& p = parts[static_cast<std::size_t>(i)];
+      p = inner_pipe_->encode(src);
+      index[static_cast<std::size_t>(2 * i)] = pos;
+      index[static_cast<std::size_t>(2 * i + 1)] = p.size();
+      pos += p.size();
+      for (std::size_t a = shard_.size(); a-- > 0;) {
+        if (++idx[a] < grid_[a]) break;
+        idx[a] = 0;
+      }
+    }
+    Bytes ib = index_pipe_->encode(reinterpret_cast<const std::byte*>(index.data()));
+    Bytes out(static_cast<std::size_t>(pos) + (index_at_start_ ? 0 : ib.size()));
+    std::size_t w = 0;
+    auto put = [&](const Bytes& b) {
+      if (!b.empty()) std::memcpy(out.data() + w, b.data(), b.size());
+      w += b.size();
+    };
+    if (index_at_start_) put(ib);
+    for (const auto& p : parts) put(p);
+    if (!index_at_start_) put(ib);
+    return out;
+  }
+
+ private:
+  DType dtype_;
+  std::size_t itemsize_;
+  Shape shard_, inner_, grid_;
+  std::int64_t n_inner_ = 0;
+  std::array<std::byte, 8> fill_;
+  std::unique_ptr<CodecPipeline> inner_pipe_, index_pipe_;
+  std::size_t index_size_ = 0;
+  bool index_at_start_ = false;
+};
+
+// ---- pipeline --------------------------------------------------------------------------------
+CodecPipeline::~CodecPipeline() = default;
+
+void CodecPipeline::finish(std::string_view) {
+  itemsize_ = itemsize(dtype_);
+  nbytes_ = static_cast<std::size_t>(shape_size(shape_)) * itemsize_;
+  encoded_shape_ = shape_;
+  if (!perm_.empty()) {
+    bool identity = true;
+    for (std::size_t i = 0; i < perm_.size(); ++i) identity = identity && perm_[i] == static_cast<int>(i);
+    if (identity) perm_.clear();
+  }
+  if (!perm_.empty()) {
+    inverse_perm_.assign(perm_.size(), 0);
+    for (std::size_t i = 0; i < perm_.size(); ++i) {
+      encoded_shape_[i] = shape_[static_cast<std::size_t>(perm_[i])];
+      inverse_perm_[static_cast<std::size_t>(perm_[i])] = static_cast<int>(i);
+    }
+  }
+  if (itemsize_ == 1) swap_ = false;
+}
+
+std::unique_ptr<CodecPipeline> CodecPipeline::from_v2(const ArrayMetadata& m, std::string_view where) {
+  std::unique_ptr<CodecPipeline> p(new CodecPipeline());
+  p->dtype_ = m.dtype;
+  p->shape_ = m.chunks;
+  if (m.order == 'F')
+    for (std::size_t i = 0; i < m.chunks.size(); ++i) p->perm_.push_back(static_cast<int>(m.chunks.size() - 1 - i));
+  p->swap_ = m.big_endian == kLittle;
+  if (!m.compressor.is_null()) p->bytes_codecs_.push_back(detail::make_v2_codec(m.compressor, itemsize(m.dtype), where));
+  p->finish(where);
+  return p;
+}
+
+std::unique_ptr<CodecPipeline> CodecPipeline::from_v3(const json& codecs, DType dtype, Shape shape,
+                                                      const std::array<std::byte, 8>& fill, std::string_view where) {
+  if (!codecs.is_array() || codecs.empty())
+    throw ValueError(fmt::format("{}: field 'codecs' must be a non-empty list", where));
+  std::unique_ptr<CodecPipeline> p(new CodecPipeline());
+  p->dtype_ = dtype;
+  p->shape_ = shape;
+  bool have_array_to_bytes = false;
+  Shape cur = shape;  // the array shape seen by the next array codec
+  try {
+    for (const auto& c : codecs) {
+      if (!c.is_object() || !c.contains("name") || !c["name"].is_string())
+        throw ValueError(fmt::format("{}: field 'codecs': each codec needs a string 'name', got {}", where, c.dump()));
+      auto name = c["name"].get<std::string>();
+      json cfg = c.contains("configuration") ? c["configuration"] : json::object();
+      if (name == "transpose") {
+        if (have_array_to_bytes) throw ValueError(fmt::format("{}: codec 'transpose' after the array->bytes codec", where));
+        auto perm = parse_order(cfg.value("order", json()), shape.size(), where);
+        Shape next(cur.size());
+        for (std::size_t i = 0; i < perm.size(); ++i) next[i] = cur[static_cast<std::size_t>(perm[i])];
+        p->perm_ = compose(p->perm_, perm);
+        cur = next;
+      } else if (name == "bytes" || name == "endian") {
+        if (have_array_to_bytes) throw ValueError(fmt::format("{}: two array->bytes codecs ('{}')", where, name));
+        have_array_to_bytes = true;
+        auto endian = cfg.value("endian", std::string("little"));
+        if (endian != "little" && endian != "big")
+          throw ValueError(fmt::format("{}: codec 'bytes': unknown endian '{}'", where, endian));
+        p->swap_ = (endian == "big") == kLittle;
+      } else if (name == "sharding_indexed") {
+        if (have_array_to_bytes) throw ValueError(fmt::format("{}: two array->bytes codecs ('{}')", where, name));
+        have_array_to_bytes = true;
+        p->sharding_ = std::make_unique<ShardingCodec>(cfg, dtype, cur, fill, where);
+      } else {
+        auto bc = detail::make_v3_codec(c, itemsize(dtype), where);
+        if (!bc)
+          throw ValueError(fmt::format("{}: unknown codec '{}' (supported: transpose, bytes, sharding_indexed, blosc, "
+                                       "gzip, zstd, crc32c)", where, name));
+        if (!have_array_to_bytes) throw ValueError(fmt::format("{}: codec '{}' before the array->bytes codec", where, name));
+        p->bytes_codecs_.push_back(std::move(bc));
+      }
+    }
+  } catch (const json::exception& e) {
+    throw ValueError(fmt::format("{}: field 'codecs': {}", where, e.what()));
+  }
+  if (!have_array_to_bytes) throw ValueError(fmt::format("{}: field 'codecs' has no 'bytes' or 'sharding_indexed' codec", where));
+  p->finish(where);
+  return p;
+}
+
+void CodecPipeline::decode(std::span<const std::byte> in, std::byte* out) const {
+  // Undo the bytes->bytes codecs outermost first, keeping the last one for a direct decode.
+  std::span<const std::byte> cur = in;
+  std::size_t n = bytes_codecs_.size();
+  // One scratch per stage: a stage may return a view into its input (crc32c strips its tail).
+  std::vector<Bytes> hold(n);
+  for (std::size_t i = n; i-- > 1;) cur = bytes_codecs_[i]->decode(cur, hold[i]);
+  Bytes array_tmp;
+  std::byte* target = out;
+  if (!perm_.empty()) {
+    array_tmp = Bytes(nbytes_);
+    target = array_tmp.data();
+  }
+  if (sharding_) {
+    if (n > 0) cur = bytes_codecs_[0]->decode(cur, hold[0]);
+    sharding_->decode(cur, target);
+  } else if (n > 0) {
+    bytes_codecs_[0]->decode_into(cur, {target, nbytes_});
+  } else {
+    if (cur.size() != nbytes_) detail::throw_size_mismatch("bytes", cur.size(), nbytes_);
+    std::memcpy(target, cur.data(), nbytes_);
+  }
+  if (swap_) detail::byteswap(target, static_cast<std::int64_t>(nbytes_ / itemsize_), itemsize_);
+  if (!perm_.empty()) detail::permute_axes(target, encoded_shape_, out, inverse_perm_, itemsize_);
+}
+
+Bytes CodecPipeline::encode(const std::byte* in) const {
+  Bytes arr;
+  const std::byte* src = in;
+  if (!perm_.empty() || swap_) {
+    arr = Bytes(nbytes_);
+    if (!perm_.empty()) detail::permute_axes(in, shape_, arr.data(), perm_, itemsize_);
+    else std::memcpy(arr.data(), in, nbytes_);
+    if (swap_) detail::byteswap(arr.data(), static_cast<std::int64_t>(nbytes_ / itemsize_), itemsize_);
+    src = arr.data();
+  }
+  Bytes cur = sharding_ ? sharding_->encode(src) : Bytes();
+  std::span<const std::byte> view = sharding_ ? cur.span() : std::span<const std::byte>(src, nbytes_);
+  if (bytes_codecs_.empty()) return sharding_ ? std::move(cur) : Bytes::copy_of(view);
+  for (const auto& c : bytes_codecs_) {
+    Bytes next = c->encode(view);
+    cur = std::move(next);
+    view = cur.span();
+  }
+  return cur;
+}
+
+}  // namespace cubist::zarr

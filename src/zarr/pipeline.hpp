@@ -1,0 +1,47 @@
+// A chunk's codec chain, built once from metadata: array->array (transpose / v2 order F),
+// array->bytes (bytes endian or sharding_indexed), then bytes->bytes (compressors, crc32c).
+#pragma once
+#include <array>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "cubist/zarr.hpp"
+#include "zarr/codecs.hpp"
+
+namespace cubist::zarr {
+
+class ShardingCodec;
+
+class CodecPipeline {
+ public:
+  // The decoded form is always a C-order, native-endian array of `shape` elements of `dtype`.
+  static std::unique_ptr<CodecPipeline> from_v2(const ArrayMetadata& m, std::string_view where);
+  static std::unique_ptr<CodecPipeline> from_v3(const nlohmann::json& codecs, DType dtype, Shape shape,
+                                                const std::array<std::byte, 8>& fill, std::string_view where);
+  ~CodecPipeline();
+
+  std::size_t decoded_nbytes() const { return nbytes_; }
+  // Decodes `in` into `out` (decoded_nbytes() bytes). Throws ValueError saying what went wrong.
+  void decode(std::span<const std::byte> in, std::byte* out) const;
+  Bytes encode(const std::byte* in) const;
+  // True when the array->bytes step is "bytes" and nothing reorders: a compressor may decode
+  // straight into the caller's buffer.
+  bool direct() const { return perm_.empty() && !swap_ && !sharding_; }
+
+ private:
+  CodecPipeline() = default;
+  void finish(std::string_view where);
+
+  DType dtype_ = DType::Float64;
+  std::size_t itemsize_ = 8;
+  Shape shape_, encoded_shape_;
+  std::size_t nbytes_ = 0;
+  std::vector<int> perm_;  // encoded = transpose(decoded, perm_); empty = identity
+  std::vector<int> inverse_perm_;
+  bool swap_ = false;      // stored byte order differs from the machine's
+  std::unique_ptr<ShardingCodec> sharding_;
+  std::vector<std::unique_ptr<detail::BytesCodec>> bytes_codecs_;  // in encode order
+};
+
+}  // namespace cubist::zarr

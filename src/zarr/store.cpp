@@ -1,0 +1,232 @@
+// Byte buffers, key validation and the local directory store.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "cubist/zarr.hpp"
+
+namespace cubist::zarr {
+namespace fs = std::filesystem;
+
+Bytes::Bytes(std::size_t size) : data_(new std::byte[size == 0 ? 1 : size]), size_(size) {}
+
+Bytes Bytes::copy_of(std::span<const std::byte> data) {
+  Bytes b(data.size());
+  if (!data.empty()) std::memcpy(b.data(), data.data(), data.size());
+  return b;
+}
+
+Bytes Bytes::copy_of(std::string_view text) { return copy_of(std::as_bytes(std::span(text.data(), text.size()))); }
+
+void Bytes::truncate(std::size_t size) {
+  if (size > size_) throw Error(fmt::format("internal: cannot grow a buffer of {} bytes to {}", size_, size));
+  size_ = size;
+}
+
+void Store::set(std::string_view key, std::string_view text) {
+  set(key, std::as_bytes(std::span(text.data(), text.size())));
+}
+
+void Store::erase_prefix(std::string_view prefix) {
+  for (const auto& k : list(prefix)) erase(k);
+}
+
+bool Store::exists(std::string_view key) const { return get(key).has_value(); }
+
+namespace {
+void check_segments(std::string_view key, std::string_view what) {
+  auto bad = [&](std::string_view why) {
+    std::string shown;
+    for (char c : key) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
+    throw ValueError(fmt::format("zarr: invalid store {} '{}': {}", what, shown, why));
+  };
+  if (key.find('\0') != std::string_view::npos) bad("contains a NUL byte");
+  if (key.find('\\') != std::string_view::npos) bad("contains a backslash");
+  if (key.front() == '/') bad("is an absolute path");
+  std::size_t start = 0;
+  while (start <= key.size()) {
+    auto end = key.find('/', start);
+    if (end == std::string_view::npos) end = key.size();
+    auto seg = key.substr(start, end - start);
+    if (seg.empty()) bad("has an empty path segment");
+    if (seg == "..") bad("has a '..' segment that escapes the store");
+    if (seg == ".") bad("has a '.' segment");
+    start = end + 1;
+  }
+}
+}  // namespace
+
+void validate_key(std::string_view key) {
+  if (key.empty()) throw ValueError("zarr: invalid store key '': empty");
+  check_segments(key, "key");
+}
+
+void validate_prefix(std::string_view prefix) {
+  if (prefix.empty()) return;
+  if (prefix.back() == '/') prefix.remove_suffix(1);
+  if (prefix.empty()) throw ValueError("zarr: invalid store prefix '/': is an absolute path");
+  check_segments(prefix, "prefix");
+}
+
+namespace {
+
+class DirectoryStore final : public Store {
+ public:
+  explicit DirectoryStore(fs::path root) : root_(std::move(root)) {}
+
+  std::optional<Bytes> get(std::string_view key) const override {
+    validate_key(key);
+    auto p = path_of(key);
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+      throw IOError(fmt::format("zarr: cannot open '{}': {}", p.string(), std::strerror(errno)));
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      return std::nullopt;  // a directory is not a key
+    }
+    Bytes out(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    while (done < out.size()) {
+      auto n = ::read(fd, out.data() + done, out.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int e = errno;
+        ::close(fd);
+        throw IOError(fmt::format("zarr: cannot read '{}': {}", p.string(), std::strerror(e)));
+      }
+      if (n == 0) break;  // file shrank underneath us: return what exists
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    out.truncate(done);
+    return out;
+  }
+
+  void set(std::string_view key, std::span<const std::byte> value) override {
+    validate_key(key);
+    auto p = path_of(key);
+    make_dirs(p.parent_path());
+    // Unique temp name in the same directory, then rename(2): atomic on POSIX file systems.
+    static std::atomic<std::uint64_t> counter{0};
+    auto tmp = p;
+    tmp += fmt::format(".cubist-tmp.{}.{}", ::getpid(), counter.fetch_add(1));
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw IOError(fmt::format("zarr: cannot create '{}': {}", tmp.string(), std::strerror(errno)));
+    std::size_t done = 0;
+    while (done < value.size()) {
+      auto n = ::write(fd, value.data() + done, value.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int e = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw IOError(fmt::format("zarr: cannot write '{}': {}", p.string(), std::strerror(e)));
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0 || ::rename(tmp.c_str(), p.c_str()) != 0) {
+      int e = errno;
+      ::unlink(tmp.c_str());
+      throw IOError(fmt::format("zarr: cannot write '{}': {}", p.string(), std::strerror(e)));
+    }
+  }
+
+  void erase(std::string_view key) override {
+    validate_key(key);
+    auto p = path_of(key);
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR)
+      throw IOError(fmt::format("zarr: cannot delete '{}': {}", p.string(), std::strerror(errno)));
+  }
+
+  void erase_prefix(std::string_view prefix) override {
+    validate_prefix(prefix);
+    std::error_code ec;
+    if (prefix.empty()) {
+      if (!fs::exists(root_, ec)) return;
+      for (const auto& e : fs::directory_iterator(root_, ec)) fs::remove_all(e.path(), ec);
+    } else {
+      fs::remove_all(path_of(prefix), ec);
+    }
+    if (ec) throw IOError(fmt::format("zarr: cannot delete '{}' in '{}': {}", prefix, root_.string(), ec.message()));
+  }
+
+  std::vector<std::string> list(std::string_view prefix) const override {
+    validate_prefix(prefix);
+    std::vector<std::string> keys;
+    auto base = prefix.empty() ? root_ : path_of(prefix);
+    std::error_code ec;
+    if (!fs::is_directory(base, ec)) return keys;
+    for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      auto rel = fs::relative(it->path(), root_, ec).generic_string();
+      if (rel.find(".cubist-tmp.") == std::string::npos) keys.push_back(std::move(rel));
+    }
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  }
+
+  std::vector<std::string> list_dir(std::string_view prefix) const override {
+    validate_prefix(prefix);
+    std::vector<std::string> names;
+    auto base = prefix.empty() ? root_ : path_of(prefix);
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(base, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      auto name = it->path().filename().string();
+      if (name.find(".cubist-tmp.") == std::string::npos) names.push_back(std::move(name));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  bool exists(std::string_view key) const override {
+    validate_key(key);
+    struct stat st {};
+    return ::stat(path_of(key).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  }
+
+  std::string describe() const override { return root_.string(); }
+
+ private:
+  fs::path path_of(std::string_view key) const {
+    auto k = key;
+    if (!k.empty() && k.back() == '/') k.remove_suffix(1);
+    return root_ / fs::path(std::string(k));
+  }
+  void make_dirs(const fs::path& dir) const {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    // A concurrent writer may have created it first; only a missing directory is an error.
+    if (ec && !fs::is_directory(dir))
+      throw IOError(fmt::format("zarr: cannot create directory '{}': {}", dir.string(), ec.message()));
+  }
+
+  fs::path root_;
+};
+
+}  // namespace
+
+std::shared_ptr<Store> open_directory_store(const fs::path& root) {
+  if (root.empty()) throw ValueError("zarr: empty store path");
+  return std::make_shared<DirectoryStore>(root);
+}
+
+std::shared_ptr<Store> open_store(std::string_view path_or_url) {
+  auto s = std::string(path_or_url);
+  if (s.starts_with("file://")) return open_directory_store(s.substr(7));
+  if (auto pos = s.find("://"); pos != std::string::npos && pos < 10)
+    throw ValueError(fmt::format("zarr: store '{}': scheme '{}' is not supported yet (local paths and file:// only)",
+                                 s, s.substr(0, pos)));
+  return open_directory_store(s);
+}
+
+}  // namespace cubist::zarr

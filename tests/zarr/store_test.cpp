@@ -1,0 +1,75 @@
+#include <thread>
+
+#include "test_util.hpp"
+
+using namespace cubist;
+using namespace cubist::zarr;
+using namespace cubist::zarr::testing;
+
+TEST(ZarrStore, KeyValidationRefusesEscapes) {
+  for (std::string_view bad : {"../x", "a/../../b", "/etc/passwd", "a\\b", "a//b", "", "./a", "a/."}) {
+    expect_error<ValueError>([&] { validate_key(bad); }, {"invalid store key"});
+  }
+  expect_error<ValueError>([] { validate_key(std::string_view("a\0b", 3)); }, {"NUL", "a\\0b"});
+  expect_error<ValueError>([] { validate_key("x/../y"); }, {"'x/../y'", ".."});
+  EXPECT_NO_THROW(validate_key("temp/0.0.0"));
+  EXPECT_NO_THROW(validate_key("c/0/1"));
+  EXPECT_NO_THROW(validate_key(".zarray"));
+  EXPECT_NO_THROW(validate_prefix(""));
+  EXPECT_NO_THROW(validate_prefix("group/"));
+}
+
+TEST(ZarrStore, DirectoryStoreRoundTrip) {
+  TempDir dir;
+  auto s = open_directory_store(dir / "s.zarr");
+  EXPECT_FALSE(s->get("a/b").has_value());
+  EXPECT_FALSE(s->exists("a/b"));
+  s->set("a/b", std::string_view("hello"));
+  s->set("a/c", std::string_view("world!"));
+  s->set(".zgroup", std::string_view("{}"));
+  ASSERT_TRUE(s->get("a/b").has_value());
+  EXPECT_EQ(s->get("a/b")->as_string(), "hello");
+  EXPECT_TRUE(s->exists("a/c"));
+  EXPECT_FALSE(s->exists("a"));  // a directory is not a key
+  EXPECT_EQ(s->list(""), (std::vector<std::string>{".zgroup", "a/b", "a/c"}));
+  EXPECT_EQ(s->list("a"), (std::vector<std::string>{"a/b", "a/c"}));
+  EXPECT_EQ(s->list_dir(""), (std::vector<std::string>{".zgroup", "a"}));
+  s->set("a/b", std::string_view("replaced"));
+  EXPECT_EQ(s->get("a/b")->as_string(), "replaced");
+  s->erase("a/b");
+  s->erase("a/b");  // absent: no-op
+  EXPECT_FALSE(s->exists("a/b"));
+  s->erase_prefix("a");
+  EXPECT_EQ(s->list(""), (std::vector<std::string>{".zgroup"}));
+  EXPECT_THROW(s->get("../outside"), ValueError);
+  EXPECT_THROW(s->set("/abs", std::string_view("x")), ValueError);
+  // No temp files are left behind.
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().string().find("cubist-tmp"), std::string::npos);
+}
+
+TEST(ZarrStore, ConcurrentWritersOfOneKeyNeverTear) {
+  TempDir dir;
+  auto s = open_directory_store(dir.path());
+  std::string a(100000, 'a'), b(100000, 'b');
+  std::atomic<bool> stop{false};
+  std::thread w1([&] { for (int i = 0; i < 200; ++i) s->set("k/v", a); });
+  std::thread w2([&] { for (int i = 0; i < 200; ++i) s->set("k/v", b); });
+  std::thread r([&] {
+    while (!stop) {
+      if (auto v = s->get("k/v")) {
+        auto t = v->as_string();
+        ASSERT_TRUE(t == a || t == b) << "torn read of " << t.size() << " bytes";
+      }
+    }
+  });
+  w1.join();
+  w2.join();
+  stop = true;
+  r.join();
+}
+
+TEST(ZarrStore, OpenStoreRefusesUnknownSchemes) {
+  expect_error<ValueError>([] { open_store("ftp://host/x.zarr"); }, {"ftp"});
+  EXPECT_NO_THROW(open_store("file:///tmp/x.zarr"));
+}
