@@ -294,15 +294,15 @@ Decoding decoding_for(const json& attrs, const json& fill_value, DType stored) {
     if (attrs.contains("scale_factor") && attrs["scale_factor"].is_number()) d.scale_factor = attrs["scale_factor"].get<double>();
     if (attrs.contains("add_offset") && attrs["add_offset"].is_number()) d.add_offset = attrs["add_offset"].get<double>();
   }
-  // xarray's dtype rules: _choose_float_dtype for scale/offset, maybe_promote for masking only.
+  // xarray's dtype rules, in its decoding order: CFMaskCoder first (maybe_promote: small ints to
+  // float32, others to float64), then CFScaleOffsetCoder's _choose_float_dtype on the masked dtype.
+  DType masked = stored;
+  if (!d.fill_values.empty() && !is_float(stored)) masked = itemsize(stored) <= 2 ? DType::Float32 : DType::Float64;
+  d.decoded_dtype = masked;
   if (d.scale_factor || d.add_offset) {
-    if (is_float(stored) && itemsize(stored) <= 4) d.decoded_dtype = DType::Float32;
-    else if (is_integer(stored) && itemsize(stored) <= 2 && !d.add_offset) d.decoded_dtype = DType::Float32;
+    if (is_float(masked) && itemsize(masked) <= 4) d.decoded_dtype = DType::Float32;
+    else if (is_integer(masked) && itemsize(masked) <= 2 && !d.add_offset) d.decoded_dtype = DType::Float32;
     else d.decoded_dtype = DType::Float64;
-  } else if (!d.fill_values.empty()) {
-    d.decoded_dtype = is_float(stored) ? stored : (itemsize(stored) <= 2 ? DType::Float32 : DType::Float64);
-  } else {
-    d.decoded_dtype = stored;
   }
   return d;
 }
@@ -323,7 +323,14 @@ Chunk apply_decoding(const Chunk& stored, const Decoding& d) {
           T v = static_cast<T>(in[i]);
           bool missing = false;
           for (double f : d.fill_values) missing = missing || static_cast<double>(in[i]) == f;
-          o[i] = missing ? nan : (affine ? v * ts + to : v);
+          if (missing) {
+            o[i] = nan;
+          } else if (affine) {  // two steps, as numpy's in-place *= then += (no fused multiply-add)
+            T scaled = v * ts;
+            o[i] = scaled + to;
+          } else {
+            o[i] = v;
+          }
         }
       }
     });

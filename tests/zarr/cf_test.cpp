@@ -57,14 +57,15 @@ TEST(ZarrCF, InferUnitsLikeXarray) {
 
 TEST(ZarrCF, MaskingAndScaling) {
   auto d = cf::decoding_for(json{{"scale_factor", 0.5}, {"add_offset", 10}}, json(-1), DType::Int16);
-  EXPECT_EQ(d.decoded_dtype, DType::Float64);  // int16 with an offset: float64, as xarray
+  EXPECT_EQ(d.decoded_dtype, DType::Float32);  // masked to float32 first, then scaled in float32, as xarray
   auto raw = iota_chunk<std::int16_t>({3}, -1);
   auto out = cf::apply_decoding(raw, d);
-  auto v = out.values<double>();
+  auto v = out.values<float>();
   EXPECT_TRUE(std::isnan(v[0]));
   EXPECT_EQ(v[1], 10.0);
   EXPECT_EQ(v[2], 10.5);
   EXPECT_EQ(cf::decoding_for(json{{"scale_factor", 2}}, json(), DType::Int16).decoded_dtype, DType::Float32);
+  EXPECT_EQ(cf::decoding_for(json{{"add_offset", 2}}, json(), DType::Int16).decoded_dtype, DType::Float64);
   EXPECT_EQ(cf::decoding_for(json::object(), json(0), DType::Int32).decoded_dtype, DType::Float64);
   EXPECT_EQ(cf::decoding_for(json::object(), json(0), DType::UInt8).decoded_dtype, DType::Float32);
   EXPECT_TRUE(cf::decoding_for(json::object(), json("NaN"), DType::Float32).identity());
