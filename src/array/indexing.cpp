@@ -263,30 +263,33 @@ template <class K> class LabelIndex {
     return p;
   }
   // pandas' label slice, inclusive at both ends: binary search on monotonic labels, else both
-  // labels must exist (start at the first, stop after the last occurrence).
-  Slice slice(const std::optional<K>& lo, const std::optional<K>& hi, const std::optional<K>& lo_exact,
-              const std::optional<K>& hi_exact, const LabelSlice& ls) const {
-    const auto b = keys_.begin();
-    if (increasing_) {
-      std::int64_t start = lo ? std::lower_bound(b, keys_.end(), *lo) - b : 0;
-      std::int64_t stop = hi ? std::upper_bound(b, keys_.end(), *hi) - b : size();
-      return Slice{start, std::max(start, stop), 1};
-    }
-    if (decreasing_) {
-      std::int64_t start = lo ? std::partition_point(b, keys_.end(), [&](const K& v) { return *lo < v; }) - b : 0;
-      std::int64_t stop = hi ? std::partition_point(b, keys_.end(), [&](const K& v) { return !(v < *hi); }) - b : size();
-      return Slice{start, std::max(start, stop), 1};
-    }
+  // labels must exist (start at the first, stop after the last occurrence). A bound covers the
+  // period [first, last] (one value except for coarse datetime text): an increasing slice runs
+  // from the start's first to the stop's last value, a decreasing one the other way round.
+  struct Bound {
+    K first, last;
+    const Label* label;
+  };
+  Slice slice(const std::optional<Bound>& lo, const std::optional<Bound>& hi) const {
+    const auto b = keys_.begin(), e = keys_.end();
     std::int64_t start = 0, stop = size();
-    if (lo_exact) {
-      auto p = exact(*lo_exact);
-      if (p.empty()) throw not_monotonic(*ls.start);
-      start = p.front();
-    }
-    if (hi_exact) {
-      auto p = exact(*hi_exact);
-      if (p.empty()) throw not_monotonic(*ls.stop);
-      stop = p.back() + 1;
+    if (increasing_) {
+      if (lo) start = std::lower_bound(b, e, lo->first) - b;
+      if (hi) stop = std::upper_bound(b, e, hi->last) - b;
+    } else if (decreasing_) {
+      if (lo) start = std::partition_point(b, e, [&](const K& v) { return lo->last < v; }) - b;
+      if (hi) stop = std::partition_point(b, e, [&](const K& v) { return !(v < hi->first); }) - b;
+    } else {
+      if (lo) {
+        auto p = exact(lo->first);
+        if (p.empty()) throw not_monotonic(*lo->label);
+        start = p.front();
+      }
+      if (hi) {
+        auto p = exact(hi->first);
+        if (p.empty()) throw not_monotonic(*hi->label);
+        stop = p.back() + 1;
+      }
     }
     return Slice{start, std::max(start, stop), 1};
   }
@@ -336,8 +339,8 @@ struct NumberKeys {
     throw TypeError(fmt::format("sel: label {} is text but the coordinate of dimension '{}' holds {} numbers", label_text(l),
                                 dim, coord.dtype_name()));
   }
-  double start(const Label& l) const { return key(l); }
-  double stop(const Label& l) const { return key(l); }
+  double first(const Label& l) const { return key(l); }
+  double last(const Label& l) const { return key(l); }
   std::optional<std::pair<double, double>> period(const Label&) const { return std::nullopt; }
   static constexpr bool has_nearest = true;
 };
@@ -353,8 +356,8 @@ struct TimeKeys {
                                 dim, std::get<double>(l.value)));
   }
   std::int64_t key(const Label& l) const { return parse(l).ns; }
-  std::int64_t start(const Label& l) const { return parse(l).ns; }
-  std::int64_t stop(const Label& l) const { return parse(l).period_end_ns(); }
+  std::int64_t first(const Label& l) const { return parse(l).ns; }
+  std::int64_t last(const Label& l) const { return parse(l).period_end_ns(); }  // "2020-01" -> Jan 31, 23:59:59.999999999
   // pandas' partial-string indexing: text coarser than the labels selects its whole period.
   std::optional<std::pair<std::int64_t, std::int64_t>> period(const Label& l) const {
     ParsedTime t = parse(l);
@@ -372,8 +375,8 @@ struct TextKeys {
     throw TypeError(fmt::format("sel: the coordinate of dimension '{}' holds text: the number {} cannot match it", dim,
                                 std::get<double>(l.value)));
   }
-  std::string start(const Label& l) const { return key(l); }
-  std::string stop(const Label& l) const { return key(l); }
+  std::string first(const Label& l) const { return key(l); }
+  std::string last(const Label& l) const { return key(l); }
   std::optional<std::pair<std::string, std::string>> period(const Label&) const { return std::nullopt; }
   static constexpr bool has_nearest = false;
 };
@@ -401,11 +404,12 @@ Indexer resolve_labels(const LabelIndex<typename Keys::Key>& index, const Keys& 
   }
   if (const auto* s = std::get_if<LabelSlice>(&li)) {
     if (nearest) throw ValueError(fmt::format("sel: method 'nearest' cannot be used with a slice (dimension '{}')", dim));
-    using K = typename Keys::Key;
-    std::optional<K> lo, hi, lo_exact, hi_exact;
-    if (s->start) lo = keys.start(*s->start), lo_exact = keys.key(*s->start);
-    if (s->stop) hi = keys.stop(*s->stop), hi_exact = keys.key(*s->stop);
-    return index.slice(lo, hi, lo_exact, hi_exact, *s);
+    using Bound = typename LabelIndex<typename Keys::Key>::Bound;
+    auto bound = [&](const std::optional<Label>& l) -> std::optional<Bound> {
+      if (!l) return std::nullopt;
+      return Bound{keys.first(*l), keys.last(*l), &*l};
+    };
+    return index.slice(bound(s->start), bound(s->stop));
   }
   std::vector<std::int64_t> p;
   for (const auto& l : std::get<std::vector<Label>>(li)) p.push_back(one(l));

@@ -307,6 +307,18 @@ TEST(Sel, DatetimeStrings) {
   EXPECT_EQ(positions(a.sel({{"time", "2020-01-05T13:00"}}, near)), (std::vector<double>{5}));
 }
 
+TEST(Sel, DecreasingDatetimesTakeWholePeriods) {
+  // Labels run from 2020-02-29 back to 2020-01-01; value k sits at day 59 - k.
+  std::vector<std::int64_t> ns;
+  for (std::int64_t k = 0; k < 60; ++k) ns.push_back(datetime_ns("2020-01-01") + (59 - k) * 86'400'000'000'000);
+  std::vector<double> v(60);
+  std::iota(v.begin(), v.end(), 0.0);
+  DataArray a = DataArray::from_vector(v, {{"time", 60}}, {{"time", Coordinate::datetimes_ns("time", ns)}}).chunk({{"time", 9}});
+  EXPECT_EQ(positions(a.sel({{"time", LabelSlice{"2020-02", "2020-01-30"}}})), range(0, 30));  // Feb 29 .. Jan 30
+  EXPECT_EQ(positions(a.sel({{"time", LabelSlice{"2020-01-03", std::nullopt}}})), range(57, 59));
+  EXPECT_EQ(positions(a.sel({{"time", "2020-01"}})), range(29, 59));
+}
+
 TEST(Sel, DatetimeDayOnHourlyLabelsSelectsTheDay) {
   const std::int64_t n = 72;
   std::vector<double> v(n);
