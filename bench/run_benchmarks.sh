@@ -33,7 +33,7 @@ for n in "${NAMES[@]}"; do
     overhead)
       "$exe" --sizes 100000,1000000 --python "$PY" --reference "$BENCH_DIR/reference_overhead.py" --dask-limit 180 || status=1 ;;
     mean_time)
-      "$exe" --time "${CUBIST_BENCH_MEAN_TIME_T:-64}" --y 4096 --x 4096 --chunk 1024 --repeats 5 \
+      "$exe" --time "${CUBIST_BENCH_MEAN_TIME_T:-64}" --y 4096 --x 4096 --chunk 1024 --repeats 3 \
         --python "$PY" --reference "$BENCH_DIR/reference_mean_time.py" || status=1 ;;
   esac
   echo "($n took $(( $(date +%s) - start ))s)"
