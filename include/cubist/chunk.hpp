@@ -63,4 +63,24 @@ class Chunk {
   std::shared_ptr<const void> data_;
 };
 
+// Read-only values that keep their chunk alive, so `a.compute().values<float>()` is safe to hold.
+template <class T> class Values {
+ public:
+  Values() = default;
+  explicit Values(Chunk chunk) : chunk_(std::move(chunk)), span_(chunk_.values<T>()) {}
+  const T* data() const { return span_.data(); }
+  std::size_t size() const { return span_.size(); }
+  bool empty() const { return span_.empty(); }
+  const T& operator[](std::size_t i) const { return span_[i]; }
+  auto begin() const { return span_.begin(); }
+  auto end() const { return span_.end(); }
+  operator std::span<const T>() const { return span_; }
+  std::span<const T> span() const { return span_; }
+  const Chunk& chunk() const { return chunk_; }
+
+ private:
+  Chunk chunk_;
+  std::span<const T> span_;
+};
+
 }  // namespace cubist

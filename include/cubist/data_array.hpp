@@ -187,8 +187,9 @@ class DataArray {
   DataArray chunk(const ChunkSpec& spec) const;
   DataArray compute(const ComputeOptions& options = {}, ComputeStats* stats = nullptr) const;
   DataArray persist(const ComputeOptions& options = {}, ComputeStats* stats = nullptr) const;
-  // The values in C order; the array must be in memory (call compute() first).
-  template <class T> std::span<const T> values() const { return memory_chunk().values<T>(); }
+  // The values in C order; the array must be in memory (call compute() first). The result keeps
+  // the data alive on its own.
+  template <class T> Values<T> values() const { return Values<T>(memory_chunk()); }
   const Chunk& memory_chunk() const;  // throws ValueError when the array is lazy
   // The task graph as DOT (.dot/.gv), SVG (.svg) or PNG (.png) through graphviz.
   void visualize(const std::string& path, const VisualizeOptions& options = {}) const;

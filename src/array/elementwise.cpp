@@ -20,20 +20,25 @@ struct Operand {
   double scalar = 0;
 };
 
-// numpy 1.x value-based casting: the dtype a Python scalar takes next to an array of `arr`.
+// numpy 1.x value-based casting: the dtype a Python scalar takes next to an array of `arr`
+// (the smallest type of the array's kind that holds the value).
 DType scalar_dtype(DType arr, double v) {
   const bool integral = std::isfinite(v) && v == std::floor(v);
-  if (is_float(arr)) return arr;
   if (arr == DType::DateTime64) return arr;
+  if (is_float(arr)) {
+    bool fits32 = !std::isfinite(v) || std::fabs(v) <= static_cast<double>(std::numeric_limits<float>::max());
+    return arr == DType::Float32 && !fits32 ? DType::Float64 : arr;
+  }
   if (!integral) return DType::Float64;
   if (arr == DType::Bool) return DType::Int64;
-  DType s = v < 0 ? (v >= -128 ? DType::Int8 : v >= -32768 ? DType::Int16 : v >= -2147483648.0 ? DType::Int32 : DType::Int64)
-                  : (v <= 255 ? DType::UInt8 : v <= 65535 ? DType::UInt16 : v <= 4294967295.0 ? DType::UInt32 : DType::UInt64);
-  if (v >= 0 && is_signed_integer(arr)) {
-    // A non-negative scalar fits arr's kind if it fits its range: numpy keeps arr then.
-    double max = static_cast<double>((std::uint64_t{1} << (8 * itemsize(arr) - 1)) - 1);
-    if (v <= max) return arr;
-  }
+  auto min_signed = [](double x) {
+    return x >= -128 && x <= 127 ? DType::Int8 : x >= -32768 && x <= 32767 ? DType::Int16
+         : x >= -2147483648.0 && x <= 2147483647.0 ? DType::Int32 : DType::Int64;
+  };
+  auto min_unsigned = [](double x) {
+    return x <= 255 ? DType::UInt8 : x <= 65535 ? DType::UInt16 : x <= 4294967295.0 ? DType::UInt32 : DType::UInt64;
+  };
+  DType s = (v < 0 || is_signed_integer(arr)) ? min_signed(v) : min_unsigned(v);
   return promote_types(arr, s);
 }
 

@@ -1,0 +1,109 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "cubist/cubist.hpp"
+#include "kernels/op_registry.hpp"
+#include "runtime/local_scheduler.hpp"
+#include "runtime/thread_pool.hpp"
+
+using namespace cubist;
+
+namespace {
+// An op that fails on one chunk, to check how errors reach the caller.
+std::shared_ptr<const void> prepare_fail(const nlohmann::json& p, const kernels::OpSignature&) {
+  return std::make_shared<std::int64_t>(p.at("bad_chunk").get<std::int64_t>());
+}
+Chunk run_fail(const kernels::TaskContext& ctx) {
+  if (ctx.linear_chunk == ctx.params<std::int64_t>()) throw ValueError("sensor exploded");
+  Chunk c = Chunk::allocate(ctx.out_dtype, ctx.shape());
+  for (auto& v : c.mutable_values<double>()) v = 1;
+  return c;
+}
+const kernels::OpRegistration kFail{kernels::OpDef{"test_fail_on_chunk", prepare_fail, run_fail}};
+
+DataArray failing(std::int64_t n, std::int64_t chunk, std::int64_t bad) {
+  graph::LayerSpec spec;
+  spec.label = "flaky";
+  spec.op = "test_fail_on_chunk";
+  spec.kind = graph::LayerKind::Source;
+  spec.params = {{"bad_chunk", bad}};
+  spec.grid = ChunkGrid::regular({n}, {chunk});
+  spec.dtype = DType::Float64;
+  return DataArray::from_layer(graph::make_layer(std::move(spec)), {"x"});
+}
+}  // namespace
+
+TEST(ThreadPool, RunsEverySubmittedJobIncludingNestedOnes) {
+  runtime::ThreadPool pool(3);
+  struct Ctx {
+    runtime::ThreadPool* pool;
+    std::atomic<int> count{0};
+  } ctx{&pool};
+  std::vector<runtime::ThreadPool::Job> jobs;
+  for (int i = 0; i < 1000; ++i)
+    jobs.push_back({+[](void* c, std::uint64_t) {
+                      auto* x = static_cast<Ctx*>(c);
+                      x->count.fetch_add(1);
+                      for (int k = 0; k < 3; ++k)
+                        x->pool->submit({+[](void* cc, std::uint64_t) { static_cast<Ctx*>(cc)->count.fetch_add(1); }, c, 0});
+                    },
+                    &ctx, 0});
+  pool.submit_shared(jobs);
+  for (int spin = 0; spin < 2000 && ctx.count.load() < 4000; ++spin) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(ctx.count.load(), 4000);
+}
+
+TEST(Scheduler, ErrorNamesOpAndChunk) {
+  auto a = failing(10, 2, 3);
+  try {
+    (a + 1.0).sum().compute();
+    FAIL() << "expected a TaskError";
+  } catch (const TaskError& e) {
+    EXPECT_EQ(e.op(), "test_fail_on_chunk");
+    EXPECT_EQ(e.chunk_index(), "(3,)");
+    EXPECT_NE(std::string(e.what()).find("sensor exploded"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("flaky-"), std::string::npos);
+  }
+  // The pool is still usable after a failure.
+  EXPECT_DOUBLE_EQ((failing(10, 2, 99) + 1.0).sum().compute().values<double>()[0], 20.0);
+}
+
+TEST(Scheduler, ReleasesIntermediatesEarly) {
+  // 64 chunks of 1 MiB: a depth-first run keeps only a few alive at once.
+  auto a = random<double>({{"t", 64}, {"x", 131072}}, {{"t", 1}, {"x", 131072}}, 7);
+  ComputeStats st;
+  auto r = (a * 2.0).sum("t").compute({}, &st);
+  // Depth-first order holds one combine group (16 partial states) at a time, not all 64.
+  EXPECT_LT(st.peak_chunk_bytes, 32u << 20);
+  EXPECT_GT(st.tasks, 64u);
+}
+
+TEST(Scheduler, ThreadCountDoesNotChangeResults) {
+  auto a = random<double>({{"t", 10}, {"y", 50}, {"x", 40}}, {{"t", 3}, {"y", 7}, {"x", 40}}, 3);
+  auto expr = (a * a - 0.5).mean({"t", "x"});
+  ComputeOptions one;
+  one.num_threads = 1;
+  ComputeOptions four;
+  four.num_threads = 4;
+  auto r1 = expr.compute(one), r4 = expr.compute(four);
+  auto v1 = r1.values<double>(), v4 = r4.values<double>();
+  ASSERT_EQ(v1.size(), 50u);
+  for (std::size_t i = 0; i < v1.size(); ++i) EXPECT_DOUBLE_EQ(v1[i], v4[i]);
+}
+
+TEST(Scheduler, ProgressReachesTotal) {
+  auto a = ones<double>({{"x", 2000}}, {{"x", 1}});
+  graph::TaskGraph tg = graph::build_task_graph({a.sum().layer()});
+  std::size_t last_done = 0, total = 0;
+  runtime::ExecuteOptions opts;
+  opts.on_progress = [&](const runtime::Progress& p) {
+    EXPECT_GE(p.done, last_done);
+    last_done = p.done;
+    total = p.total;
+  };
+  runtime::execute(tg, opts);
+  EXPECT_EQ(last_done, total);
+  EXPECT_EQ(total, tg.num_units());
+}
