@@ -135,6 +135,24 @@ Inputs make_inputs() {
   }
   in.arrays["g"] = cb::DataArray::from_vector(g, {{"step", S}, {"band", B}}, {}, {}, "g");
 
+  // d: datetime64[ns] data (time, x) with NaT.
+  cb::Chunk d = cb::Chunk::allocate(cb::DType::DateTime64, {T, X});
+  {
+    auto dv = d.mutable_values<std::int64_t>();
+    const std::int64_t day = 86'400'000'000'000;
+    for (std::size_t k = 0; k < dv.size(); ++k)
+      dv[k] = rng.uniform() < 0.2 ? cb::kNaT : cb::datetime_ns("2021-03-01") + static_cast<std::int64_t>(rng.next() % 5000) * day / 24;
+    for (std::int64_t t = 0; t < T; ++t) dv[static_cast<std::size_t>(t * X + 3)] = cb::kNaT;  // an all-NaT column
+  }
+  in.arrays["d"] = cb::DataArray::from_chunk(d, {"time", "x"}, coords_txy(true, false, true), cb::Attrs::object(), "d");
+
+  // w: float64 (band, x) with a string coordinate along band.
+  std::vector<double> w;
+  for (std::int64_t k = 0; k < 3 * X; ++k) w.push_back(k == 5 ? kNaN : std::round(uni(0, 1) * 1e4) / 1e4);
+  cb::Coords wc = coords_txy(false, false, true);
+  wc.set("band", cb::Coordinate::strings("band", {"red", "nir", "swir"}));
+  in.arrays["w"] = cb::DataArray::from_vector(w, {{"band", 3}, {"x", X}}, wc, {}, "w");
+
   // Chunked variants: regular with remainders, irregular, and chunkings that differ between
   // operands sharing a dimension (so elementwise ops must align chunks).
   using V = std::vector<std::int64_t>;
@@ -153,6 +171,8 @@ Inputs make_inputs() {
   variant("m2_c", "m2", {{"time", 5}});
   variant("s_c", "s", {{"x", 2}});
   variant("g_c", "g", {{"step", 1}, {"band", 2}});
+  variant("d_c", "d", {{"time", 4}, {"x", 2}});
+  variant("w_c", "w", {{"band", 2}, {"x", 3}});
   return in;
 }
 
@@ -372,6 +392,36 @@ std::vector<Case> make_cases(const Inputs& in) {
     add("sel_nearest_tolerance", "a_c.sel(y=12.9, method='nearest', tolerance=0.6)",
         [V, tol] { return V("a_c").sel({{"y", cb::Label(12.9)}}, tol); });
   }
+  add("transpose", "a_c.transpose('x', 'time', 'y')", [V] { return V("a_c").transpose({"x", "time", "y"}); });
+  add("transpose_then_add", "a_irr.transpose('y', 'x', 'time') + b_c",
+      [V] { return V("a_irr").transpose({"y", "x", "time"}) + V("b_c"); });
+
+  // --- datetime64 data (NaT is its null) and string coordinates
+  add("dt_min_time", "d_c.min('time')", [V] { return V("d_c").min("time"); });
+  add("dt_max_all", "d_c.max()", [V] { return V("d_c").max(); });
+  add("dt_max_x_noskip", "d_c.max('x', skipna=False)", [V] {
+    cb::ReduceOptions o;
+    o.skipna = false;
+    return V("d_c").max("x", o);
+  });
+  add("dt_min_time_skipna", "d_c.min('time', skipna=True)", [V] {
+    cb::ReduceOptions o;
+    o.skipna = true;
+    return V("d_c").min("time", o);
+  });
+  add("dt_count_time", "d_c.count('time')", [V] { return V("d_c").count("time"); });
+  add("dt_isnull", "d_c.isnull()", [V] { return V("d_c").isnull(); });
+  add("dt_gt", "d_c > d", [V] { return V("d_c") > V("d"); });
+  add("dt_isel", "d_c.isel(time=[5, 1], x=slice(2, None))", [V] {
+    return V("d_c").isel({{"time", std::vector<std::int64_t>{5, 1}}, {"x", cb::Slice{2, std::nullopt, 1}}});
+  });
+  add("str_isel", "w_c.isel(band=[2, 0])", [V] { return V("w_c").isel({{"band", std::vector<std::int64_t>{2, 0}}}); });
+  add("str_sel", "w_c.sel(band='nir')", [V] { return V("w_c").sel({{"band", cb::Label("nir")}}); });
+  add("str_sel_list", "w_c.sel(band=['swir', 'red'])",
+      [V] { return V("w_c").sel({{"band", std::vector<cb::Label>{cb::Label("swir"), cb::Label("red")}}}); });
+  add("str_mean_band", "w_c.mean('band')", [V] { return V("w_c").mean("band"); });
+  add("str_mul", "w_c * s_c", [V] { return V("w_c") * V("s_c"); });
+  add("str_median_x", "w_c.median('x')", [V] { return V("w_c").median("x"); });
   add("sel_then_arith", "a_c.sel(time='2020-01-02') - b_c", [V] { return V("a_c").sel({{"time", cb::Label("2020-01-02")}}) - V("b_c"); });
   return cs;
 }
