@@ -42,10 +42,15 @@ class Bytes {
   std::string_view as_string() const { return {reinterpret_cast<const char*>(data_.get()), size_}; }
   // Shrinks the visible size (capacity is kept); growing beyond the allocation is an error.
   void truncate(std::size_t size);
+  // Sets the size, reallocating (contents discarded) only when it exceeds the capacity: lets a
+  // per-thread buffer be reused chunk after chunk without new pages being faulted in.
+  void resize_discard(std::size_t size);
+  std::size_t capacity() const { return capacity_; }
 
  private:
   std::unique_ptr<std::byte[]> data_;
   std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -55,6 +60,8 @@ class Store {
  public:
   virtual ~Store() = default;
   virtual std::optional<Bytes> get(std::string_view key) const = 0;
+  // Like get, into `buffer` (reusing its capacity); false when the key is absent.
+  virtual bool get_into(std::string_view key, Bytes& buffer) const;
   // Atomic: readers see the old value or the new one, never a torn one.
   virtual void set(std::string_view key, std::span<const std::byte> value) = 0;
   void set(std::string_view key, std::string_view text);

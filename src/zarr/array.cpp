@@ -98,17 +98,20 @@ Chunk ZarrArray::read_chunk(const std::vector<std::int64_t>& index) const {
   if (out.size() == 0) return out;
   auto* dst = static_cast<std::byte*>(out.mutable_raw());
   auto key = chunk_key(index);
-  auto raw = store_->get(key);
-  if (!raw) {  // never written: the fill value, as zarr-python
+  // Encoded bytes land in a per-thread buffer reused across chunks (no page faults per chunk).
+  thread_local Bytes raw;
+  if (raw.capacity() > (std::size_t{64} << 20)) raw = Bytes();  // do not keep a huge one from a previous chunk
+  bool found = store_->get_into(key, raw);
+  if (!found) {  // never written: the fill value, as zarr-python
     detail::fill_elements(dst, out.size(), fill_, isz);
     return out;
   }
   try {
     if (actual == meta_.chunks) {
-      pipeline_->decode(raw->span(), dst);  // straight into the output buffer
+      pipeline_->decode(raw.span(), dst);  // straight into the output buffer
     } else {  // edge chunk: stored padded to the full chunk shape
       Bytes full(pipeline_->decoded_nbytes());
-      pipeline_->decode(raw->span(), full.data());
+      pipeline_->decode(raw.span(), full.data());
       detail::copy_block(full.data(), meta_.chunks, Shape(actual.size(), 0), dst, actual, isz, true);
     }
   } catch (const ValueError& e) {

@@ -14,7 +14,19 @@
 namespace cubist::zarr {
 namespace fs = std::filesystem;
 
-Bytes::Bytes(std::size_t size) : data_(new std::byte[size == 0 ? 1 : size]), size_(size) {}
+Bytes::Bytes(std::size_t size) : data_(new std::byte[size == 0 ? 1 : size]), size_(size), capacity_(size) {}
+
+void Bytes::resize_discard(std::size_t size) {
+  if (size > capacity_) *this = Bytes(size);
+  size_ = size;
+}
+
+bool Store::get_into(std::string_view key, Bytes& buffer) const {
+  auto v = get(key);
+  if (!v) return false;
+  buffer = std::move(*v);
+  return true;
+}
 
 Bytes Bytes::copy_of(std::span<const std::byte> data) {
   Bytes b(data.size());
@@ -81,19 +93,25 @@ class DirectoryStore final : public Store {
   explicit DirectoryStore(fs::path root) : root_(std::move(root)) {}
 
   std::optional<Bytes> get(std::string_view key) const override {
+    Bytes out;
+    if (!get_into(key, out)) return std::nullopt;
+    return out;
+  }
+
+  bool get_into(std::string_view key, Bytes& out) const override {
     validate_key(key);
     auto p = path_of(key);
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+      if (errno == ENOENT || errno == ENOTDIR) return false;
       throw IOError(fmt::format("zarr: cannot open '{}': {}", p.string(), std::strerror(errno)));
     }
     struct stat st {};
     if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
       ::close(fd);
-      return std::nullopt;  // a directory is not a key
+      return false;  // a directory is not a key
     }
-    Bytes out(static_cast<std::size_t>(st.st_size));
+    out.resize_discard(static_cast<std::size_t>(st.st_size));
     std::size_t done = 0;
     while (done < out.size()) {
       auto n = ::read(fd, out.data() + done, out.size() - done);
@@ -108,7 +126,7 @@ class DirectoryStore final : public Store {
     }
     ::close(fd);
     out.truncate(done);
-    return out;
+    return true;
   }
 
   void set(std::string_view key, std::span<const std::byte> value) override {
