@@ -229,7 +229,6 @@ template <class K> class LabelIndex {
   }
 
   std::int64_t size() const { return static_cast<std::int64_t>(keys_.size()); }
-  const std::vector<K>& keys() const { return keys_; }
 
   // Every position holding exactly `k`, ascending.
   std::vector<std::int64_t> exact(const K& k) const {
