@@ -36,7 +36,7 @@ struct Dims {
 using DimSizes = std::vector<std::pair<std::string, std::int64_t>>;
 
 struct ReduceOptions {
-  std::optional<bool> skipna;  // default: true for float and datetime data, as xarray
+  std::optional<bool> skipna;  // default: true for float data, as xarray
   int ddof = 0;                // std/var: divide by N - ddof
 };
 

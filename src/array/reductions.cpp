@@ -37,9 +37,8 @@ DataArray reduced_result(const DataArray& a, const std::vector<int>& axes, graph
   return DataArray::from_layer(std::move(layer), kept, coords_on(a.coords(), kept), Attrs::object(), a.name());
 }
 
-bool default_skipna(DType t, const ReduceOptions& o) {
-  return o.skipna.value_or(is_float(t) || t == DType::DateTime64);
-}
+// xarray skips NaN by default only for float data ("cfO" kinds); datetime64 NaT propagates.
+bool default_skipna(DType t, const ReduceOptions& o) { return o.skipna.value_or(is_float(t)); }
 
 DataArray tree_reduce(const DataArray& a, const std::string& name, const Dims& dims, const ReduceOptions& o) {
   if (!a.layer()) throw ValueError(fmt::format("{}: empty DataArray", name));
