@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -158,9 +159,10 @@ int main(int argc, char** argv) try {
     std::printf("mean_time: %.1f%% of measured bandwidth; no reference given\n", 100 * cubist_gbs / bw_gbs);
     return 0;
   }
-  std::string cmd = bench::shell_quote(a.python) + " " + bench::shell_quote(a.reference) + " --time " + std::to_string(a.t) +
-                    " --y " + std::to_string(a.y) + " --x " + std::to_string(a.x) + " --chunk " + std::to_string(a.chunk) +
-                    " --repeats " + std::to_string(a.repeats);
+  std::ostringstream cmd_os;  // (not operator+ chains: GCC 12's -Wrestrict misfires on them at -O3)
+  cmd_os << bench::shell_quote(a.python) << ' ' << bench::shell_quote(a.reference) << " --time " << a.t << " --y " << a.y
+         << " --x " << a.x << " --chunk " << a.chunk << " --repeats " << a.repeats;
+  const std::string cmd = cmd_os.str();
   auto lines = bench::run_reference(cmd, "  [python] ");
   auto np = bench::find_line(lines, "numpy", "op", "mean");
   auto dk = bench::find_line(lines, "dask", "op", "mean");

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -96,10 +97,13 @@ int main(int argc, char** argv) try {
     return 0;
   }
 
-  std::string cmd = bench::shell_quote(args.python) + " " + bench::shell_quote(args.reference) + " --sizes";
-  for (auto n : args.sizes) cmd += " " + std::to_string(n);
-  cmd += " --repeats-small " + std::to_string(std::max(3, args.repeats_small - 2)) + " --repeats-large " +
-         std::to_string(args.repeats_large) + " --limit " + std::to_string(args.dask_limit_s);
+  // (an ostringstream: GCC 12's -Wrestrict misfires on chains of std::string operator+ at -O3)
+  std::ostringstream cmd_os;
+  cmd_os << bench::shell_quote(args.python) << ' ' << bench::shell_quote(args.reference) << " --sizes";
+  for (auto n : args.sizes) cmd_os << ' ' << n;
+  cmd_os << " --repeats-small " << std::max(3, args.repeats_small - 2) << " --repeats-large " << args.repeats_large
+         << " --limit " << args.dask_limit_s;
+  const std::string cmd = cmd_os.str();
   auto lines = bench::run_reference(cmd, "  [dask] ");
 
   std::int64_t result_n = 0;
