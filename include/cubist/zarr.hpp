@@ -165,6 +165,10 @@ class ZarrArray {
   // array's dtype. Edge chunks are padded with the fill value, as zarr-python does.
   void write_chunk(const std::vector<std::int64_t>& index, const Chunk& chunk) const;
   void write_chunk(std::int64_t linear, const Chunk& chunk) const;
+  // Writes `data` at element `offset` (region writes, appends onto a partial last chunk). Chunks
+  // only partly covered are read, merged and rewritten: concurrent region writes must not touch
+  // the same chunk (xarray's rule for region/append writes too).
+  void write_region(const Shape& offset, const Chunk& data) const;
 
  private:
   ZarrArray(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta);
@@ -216,6 +220,12 @@ class ZarrGroup {
   std::map<std::string, std::shared_ptr<const ZarrArray>, std::less<>> arrays_;
   std::vector<SkippedArray> skipped_;
 };
+
+// xarray-like text summary of a group for `cubist info`: dimensions, variables with dtype,
+// chunks, codecs and sizes, attributes, and skipped variables.
+std::string describe_group(const ZarrGroup& group);
+// The codec chain in one line, e.g. "blosc(cname=lz4, clevel=5, shuffle=1)".
+std::string describe_codecs(const ArrayMetadata& m);
 
 // ---------------------------------------------------------------------------------------------
 // Writing a group: create (or, in append mode, resize) arrays, write their chunks in parallel

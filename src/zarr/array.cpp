@@ -149,4 +149,51 @@ void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk&
   store_->set(key, encoded.span());
 }
 
+void ZarrArray::write_region(const Shape& offset, const Chunk& data) const {
+  const std::size_t rank = grid_.rank();
+  if (offset.size() != rank || data.rank() != rank)
+    throw DimensionError(fmt::format("zarr array '{}': region of rank {} at an offset of rank {} for an array of rank {}",
+                                     path_, data.rank(), offset.size(), rank));
+  if (data.dtype() != meta_.dtype)
+    throw TypeError(fmt::format("zarr array '{}': got {} values for a {} array", path_, dtype_name(data.dtype()),
+                                dtype_name(meta_.dtype)));
+  for (std::size_t a = 0; a < rank; ++a)
+    if (offset[a] < 0 || offset[a] + data.shape()[a] > meta_.shape[a])
+      throw DimensionError(fmt::format("zarr array '{}': region {} at {} exceeds the shape {}", path_,
+                                       shape_to_string(data.shape()), shape_to_string(offset), shape_to_string(meta_.shape)));
+  if (data.size() == 0) return;
+  const std::size_t isz = itemsize(meta_.dtype);
+  // Chunk index ranges touched along each axis.
+  std::vector<std::int64_t> lo(rank), hi(rank), idx(rank);
+  for (std::size_t a = 0; a < rank; ++a) {
+    lo[a] = grid_.chunk_of(a, offset[a]);
+    hi[a] = grid_.chunk_of(a, offset[a] + data.shape()[a] - 1);
+    idx[a] = lo[a];
+  }
+  auto* src = const_cast<std::byte*>(static_cast<const std::byte*>(data.raw()));
+  while (true) {
+    Shape cshape = grid_.chunk_shape(idx), part(rank), in_chunk(rank), in_data(rank);
+    bool full = true;
+    for (std::size_t a = 0; a < rank; ++a) {
+      std::int64_t c0 = grid_.offset(a, idx[a]), c1 = c0 + cshape[a];
+      std::int64_t r0 = std::max(c0, offset[a]), r1 = std::min(c1, offset[a] + data.shape()[a]);
+      part[a] = r1 - r0;
+      in_chunk[a] = r0 - c0;
+      in_data[a] = r0 - offset[a];
+      full = full && part[a] == cshape[a];
+    }
+    Chunk target = full ? Chunk::allocate(meta_.dtype, cshape) : read_chunk(idx);
+    Bytes tmp(static_cast<std::size_t>(shape_size(part)) * isz);
+    detail::copy_block(src, data.shape(), in_data, tmp.data(), part, isz, true);
+    detail::copy_block(static_cast<std::byte*>(target.mutable_raw()), cshape, in_chunk, tmp.data(), part, isz, false);
+    write_chunk(idx, target);
+    std::size_t a = rank;
+    while (a-- > 0) {
+      if (++idx[a] <= hi[a]) break;
+      idx[a] = lo[a];
+    }
+    if (a == static_cast<std::size_t>(-1)) break;
+  }
+}
+
 }  // namespace cubist::zarr

@@ -168,3 +168,26 @@ TEST(ZarrArray, WriteChecksShapeAndDtype) {
   expect_error<TypeError>([&] { a->write_chunk({0}, iota_chunk<double>({4})); }, {"float64"});
   expect_error<ChunkError>([&] { a->read_chunk({3}); }, {"out of range"});
 }
+
+TEST(ZarrArray, WriteRegionMergesPartialChunks) {
+  TempDir dir;
+  auto m = default_array_metadata({"y", "x"}, {5, 7}, {2, 3}, DType::Int32);
+  m.fill_value = -1;
+  auto a = ZarrArray::from_metadata(open_directory_store(dir.path()), "v", m);
+  a->write_region({1, 2}, iota_chunk<std::int32_t>({3, 4}, 100));  // rows 1..3, cols 2..5
+  a->write_region({4, 6}, iota_chunk<std::int32_t>({1, 1}, 7));
+  std::vector<std::int32_t> full(35, -1);
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 4; ++x) full[static_cast<std::size_t>((1 + y) * 7 + 2 + x)] = 100 + y * 4 + x;
+  full[34] = 7;
+  for (std::int64_t i = 0; i < a->grid().total_chunks(); ++i) {
+    auto idx = a->grid().unravel(i);
+    auto c = a->read_chunk(idx);
+    auto v = c.values<std::int32_t>();
+    for (std::int64_t y = 0; y < c.shape()[0]; ++y)
+      for (std::int64_t x = 0; x < c.shape()[1]; ++x)
+        EXPECT_EQ(v[static_cast<std::size_t>(y * c.shape()[1] + x)],
+                  full[static_cast<std::size_t>((a->grid().offset(0, idx[0]) + y) * 7 + a->grid().offset(1, idx[1]) + x)]);
+  }
+  expect_error<DimensionError>([&] { a->write_region({4, 6}, iota_chunk<std::int32_t>({2, 1})); }, {"exceeds"});
+}

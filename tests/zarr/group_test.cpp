@@ -121,3 +121,12 @@ TEST(ZarrGroup, TruncatedMetadataNamesTheFile) {
   write_text(p / "data" / ".zarray", za.substr(0, 20));
   expect_error<ValueError>([&] { ZarrGroup::open(p.string(), OpenOptions{.consolidated = false, .strict = false}); }, {"data/.zarray"});
 }
+
+TEST(ZarrGroup, DescribeLikeXarray) {
+  TempDir dir;
+  write_dataset(dir / "x.zarr", WriteMode::Overwrite, 2);
+  auto text = describe_group(ZarrGroup::open((dir / "x.zarr").string()));
+  for (std::string_view part : {"zarr v2, consolidated", "Dimensions:  (time: 3, y: 5)", "* time", "(time, y) float32 60 B",
+                                "chunks=(1, 2)", "blosc(blocksize=0, clevel=5, cname=lz4, shuffle=1)", "title: test"})
+    EXPECT_NE(text.find(part), std::string::npos) << part << " not in\n" << text;
+}
