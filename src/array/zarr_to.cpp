@@ -1,0 +1,278 @@
+// to_zarr: writes a Dataset (or a DataArray) as a Zarr group, as xarray's Dataset.to_zarr does.
+// Every variable (coordinates included) becomes a "zarr_write" sink layer over its data, rechunked
+// to the Zarr chunk grid; all sinks run in ONE execution (shared inputs are computed once and
+// chunks are written in parallel, each atomically). The metadata is committed only after every
+// chunk succeeded, so a failed write is never advertised as a complete store.
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "array/builder.hpp"
+#include "array/execution.hpp"
+#include "array/zarr_params.hpp"
+#include "cubist/error.hpp"
+#include "cubist/io.hpp"
+#include "cubist/zarr.hpp"
+
+namespace cubist {
+namespace {
+
+using nlohmann::json;
+constexpr const char* kUnnamed = "__xarray_dataarray_variable__";
+
+struct Target {
+  std::string name;
+  DataArray data;  // carries dims and user attrs
+  bool is_coord = false;
+};
+
+std::vector<std::int64_t> first_chunks(const ChunkGrid& g) {
+  std::vector<std::int64_t> out;
+  for (std::size_t a = 0; a < g.rank(); ++a) out.push_back(g.chunks(a).empty() ? 1 : std::max<std::int64_t>(1, g.chunks(a)[0]));
+  return out;
+}
+
+// Chunks that start a new Zarr chunk at every boundary of `zchunks` after `old` stored elements
+// along `axis` (appends), so no two write tasks ever touch the same stored chunk.
+ChunkGrid append_grid(const Shape& shape, const Shape& zchunks, std::size_t axis, std::int64_t old) {
+  std::vector<std::vector<std::int64_t>> chunks(shape.size());
+  for (std::size_t a = 0; a < shape.size(); ++a) {
+    std::int64_t n = shape[a], cs = zchunks[a], first = a == axis && old % cs ? cs - old % cs : cs;
+    for (std::int64_t pos = 0, step = first; pos < n; pos += step, step = cs) chunks[a].push_back(std::min(step, n - pos));
+    if (chunks[a].empty()) chunks[a].push_back(0);
+  }
+  return ChunkGrid(std::move(chunks));
+}
+
+// The sink: one marker element per written chunk, its chunk i fed by data chunk i.
+graph::LayerPtr sink_layer(const std::string& name, const DataArray& data, json params) {
+  const ChunkGrid& g = data.layer()->grid;
+  Shape counts, ones(g.rank(), 1);
+  std::vector<graph::AxisDep> deps;
+  for (std::size_t a = 0; a < g.rank(); ++a) {
+    counts.push_back(g.num_chunks(a));
+    deps.push_back(graph::AxisDep::identity(static_cast<int>(a)));
+  }
+  graph::LayerSpec spec;
+  spec.label = "to_zarr-" + name;
+  spec.op = "zarr_write";
+  spec.kind = graph::LayerKind::Blockwise;
+  spec.params = std::move(params);
+  spec.inputs = {{data.layer(), std::move(deps)}};
+  spec.grid = ChunkGrid::regular(counts, ones);
+  spec.dtype = DType::UInt8;
+  return graph::make_layer(std::move(spec));
+}
+
+// xarray's CF time encoding: in-memory labels get the coarsest exact unit since the first time;
+// lazy data (unknown values) nanoseconds since the epoch, which is always exact.
+std::string time_units_for(const DataArray& x, const ZarrVariableEncoding* enc) {
+  if (enc && enc->units) return *enc->units;
+  if (x.in_memory()) return zarr::cf::infer_time_units(x.memory_chunk().values<std::int64_t>());
+  return "nanoseconds since 1970-01-01";
+}
+
+class ZarrWriteJob {
+ public:
+  ZarrWriteJob(const std::string& path, const ToZarrOptions& o)
+      : path_(path), options_(o), mode_(zarr::parse_write_mode(o.mode)),
+        writer_(path, mode_, o.zarr_format, o.consolidated), locator_(zarr_io::store_locator(path)) {}
+
+  void add(const Target& t, const std::string& coordinates_attr) {
+    const ZarrVariableEncoding* enc = nullptr;
+    if (auto it = options_.encoding.find(t.name); it != options_.encoding.end()) enc = &it->second;
+    bool exists = false;
+    try {
+      (void)writer_.existing_array(t.name);
+      exists = true;
+    } catch (const KeyError&) {
+    }
+    if (exists && mode_ == zarr::WriteMode::Append) return add_existing(t);
+    add_new(t, enc, coordinates_attr);
+  }
+
+  void run_and_commit(Attrs attrs) {
+    if (!sinks_.empty()) run_layers(sinks_, options_.compute, nullptr);  // throws before any commit
+    writer_.set_attributes(std::move(attrs));
+    writer_.commit();
+  }
+
+ private:
+  void push_sink(const std::string& name, const DataArray& data, json params) {
+    if (data.size() == 0) return;  // nothing to store; the metadata alone describes it
+    sinks_.push_back(sink_layer(name, data, std::move(params)));
+  }
+
+  void add_new(const Target& t, const ZarrVariableEncoding* enc, const std::string& coordinates_attr) {
+    DataArray x = t.data;
+    const int fmt_ = writer_.zarr_format();
+    Attrs attrs = x.attrs();
+    attrs.erase("_ARRAY_DIMENSIONS");  // written from the dims
+    if (x.dtype() == DType::DateTime64)  // the CF encoding below owns these
+      for (const char* k : {"_FillValue", "units", "calendar"}) attrs.erase(k);
+    if (!coordinates_attr.empty()) attrs["coordinates"] = coordinates_attr;
+    // Chunks: the encoding's, else the data's first chunk per axis (a regular grid, as Zarr needs).
+    Shape chunks = first_chunks(x.chunks());
+    if (enc && enc->chunks)
+      for (const auto& [d, n] : *enc->chunks) {
+        if (!x.has_dim(d))
+          throw DimensionError(fmt::format("to_zarr: encoding of '{}' gives chunks for dimension '{}' which it does not have", t.name, d));
+        if (n < 1) throw ChunkError(fmt::format("to_zarr: encoding of '{}': chunk size {} for '{}' must be >= 1", t.name, n, d));
+        chunks[x.axis(d)] = n;
+      }
+    for (std::size_t a = 0; a < chunks.size(); ++a) chunks[a] = std::max<std::int64_t>(1, std::min(chunks[a], std::max<std::int64_t>(1, x.shape()[a])));
+    json params;
+    DType stored = x.dtype();
+    std::optional<std::string> units;
+    if (x.dtype() == DType::DateTime64) {
+      units = time_units_for(x, enc);
+      (void)zarr::cf::parse_time_units(*units);  // a clear error now rather than in every task
+      attrs["units"] = *units;
+      attrs["calendar"] = "proleptic_gregorian";
+      stored = DType::Int64;
+      if (fmt_ == 3) attrs["_FillValue"] = kNaT;  // v3: xarray keeps _FillValue as an attribute
+    } else if (enc && enc->dtype && *enc->dtype != x.dtype()) {
+      stored = *enc->dtype;
+      // Floats stored as integers: NaN becomes the fill value, which masks it back on read.
+      if (is_float(x.dtype()) && !is_float(stored) && enc->fill_value && !enc->fill_value->is_null())
+        x = x.fillna(zarr::cf::fill_value_as_double(*enc->fill_value).value_or(0));
+      x = x.astype(stored);
+    }
+    zarr::ArrayMetadata m = zarr::default_array_metadata(x.dims(), x.shape(), chunks, stored, attrs, fmt_);
+    if (units) m.fill_value = kNaT;  // NaT is stored as INT64_MIN, which the fill value masks back
+    if (enc) {
+      if (enc->compressor) {
+        if (fmt_ != 2) throw ValueError(fmt::format("to_zarr: encoding of '{}': 'compressor' is for Zarr v2; give 'codecs' for v3", t.name));
+        m.compressor = *enc->compressor;
+      }
+      if (enc->codecs) {
+        if (fmt_ != 3) throw ValueError(fmt::format("to_zarr: encoding of '{}': 'codecs' is for Zarr v3; give 'compressor' for v2", t.name));
+        m.codecs = *enc->codecs;
+      }
+      if (enc->fill_value && !units) {
+        m.fill_value = *enc->fill_value;
+        if (fmt_ == 3 && !enc->fill_value->is_null()) m.attributes["_FillValue"] = *enc->fill_value;
+      }
+    }
+    auto handle = writer_.create_array(t.name, std::move(m));
+    x = ArrayBuilder::with_layer(x, ArrayBuilder::rechunk_layer(x.layer(), handle->grid()));
+    params = zarr_io::array_params(locator_, *handle);
+    params["mode"] = "chunk";
+    if (units) {
+      params["time_units"] = *units;
+      params["calendar"] = "proleptic_gregorian";
+    }
+    push_sink(t.name, x, std::move(params));
+  }
+
+  // Mode "a" on a variable the store has: grow it along append_dim, or (without that dim)
+  // overwrite its values in place, as xarray does.
+  void add_existing(const Target& t) {
+    DataArray x = t.data;
+    auto old = writer_.existing_array(t.name);
+    const auto& om = old->metadata();
+    std::optional<std::string> units;
+    if (x.dtype() == DType::DateTime64) {
+      if (!om.attributes.contains("units") || !om.attributes["units"].is_string())
+        throw TypeError(fmt::format("to_zarr: cannot append datetime64 values to '{}' in '{}': it has no CF 'units'", t.name, path_));
+      units = om.attributes["units"].get<std::string>();
+    } else if (x.dtype() != om.dtype) {
+      throw TypeError(fmt::format("to_zarr: cannot write {} values to '{}' of dtype {} in '{}'", dtype_name(x.dtype()), t.name,
+                                  dtype_name(om.dtype), path_));
+    }
+    json params;
+    if (options_.append_dim && x.has_dim(*options_.append_dim)) {
+      zarr::ArrayMetadata expected = om;
+      expected.dimension_names = x.dims();
+      expected.shape = x.shape();
+      expected.dtype = units ? DType::Int64 : x.dtype();
+      auto axis = x.axis(*options_.append_dim);
+      std::int64_t old_extent = om.dimension_names == x.dims() ? om.shape[axis] : 0;
+      auto handle = writer_.append_array(t.name, *options_.append_dim, expected);
+      x = ArrayBuilder::with_layer(x, ArrayBuilder::rechunk_layer(x.layer(), append_grid(x.shape(), om.chunks, axis, old_extent)));
+      params = zarr_io::array_params(locator_, *handle);
+      params["mode"] = "region";
+      Shape offset(x.ndim(), 0);
+      offset[axis] = old_extent;
+      params["offset"] = offset;
+    } else {
+      if (om.dimension_names != x.dims() || om.shape != x.shape())
+        throw DimensionError(fmt::format("to_zarr: variable '{}' has dims ({}) and shape {} but '{}' holds ({}) {}; give "
+                                         "append_dim or use mode \"w\"", t.name, fmt::join(x.dims(), ", "),
+                                         shape_to_string(x.shape()), path_, fmt::join(om.dimension_names, ", "),
+                                         shape_to_string(om.shape)));
+      x = ArrayBuilder::with_layer(x, ArrayBuilder::rechunk_layer(x.layer(), old->grid()));
+      params = zarr_io::array_params(locator_, *old);
+      params["mode"] = "chunk";
+    }
+    if (units) {
+      params["time_units"] = *units;
+      params["calendar"] = om.attributes.value("calendar", std::string("proleptic_gregorian"));
+    }
+    push_sink(t.name, x, std::move(params));
+  }
+
+  std::string path_;
+  const ToZarrOptions& options_;
+  zarr::WriteMode mode_;
+  zarr::ZarrWriter writer_;
+  std::string locator_;
+  std::vector<graph::LayerPtr> sinks_;
+};
+
+bool is_index(const std::string& name, const Coordinate& c) { return c.dims().size() == 1 && c.dims()[0] == name; }
+
+}  // namespace
+
+void to_zarr(const Dataset& ds, const std::string& path, const ToZarrOptions& options) {
+  const auto mode = zarr::parse_write_mode(options.mode);
+  if (options.append_dim && mode != zarr::WriteMode::Append)
+    throw ValueError(fmt::format("to_zarr '{}': append_dim requires mode \"a\" (got \"{}\")", path, options.mode));
+  for (const auto& [name, enc] : options.encoding)
+    if (!ds.contains(name) && !ds.coords().contains(name))
+      throw KeyError(fmt::format("to_zarr '{}': encoding given for '{}', which is not a variable of the dataset", path, name));
+
+  std::vector<Target> targets;
+  for (const auto& [name, c] : ds.coords()) {
+    if (ds.contains(name)) throw ValueError(fmt::format("to_zarr '{}': '{}' is both a coordinate and a data variable", path, name));
+    if (c.is_string()) {  // the Zarr layer has no string arrays yet (xarray writes '<U' arrays)
+      std::fprintf(stderr, "cubist: to_zarr: string coordinate '%s' is not written to '%s' (string arrays are not supported yet)\n",
+                   name.c_str(), path.c_str());
+      continue;
+    }
+    targets.push_back({name, DataArray::from_chunk(c.values(), c.dims(), {}, c.attrs(), name), true});
+  }
+  for (const auto& name : ds.data_vars()) targets.push_back({name, ds[name], false});
+
+  // Non-index coordinates are listed in each variable's `coordinates` attribute (those whose dims
+  // the variable has), the rest in the group's, so xarray reads them back as coordinates.
+  std::vector<std::string> orphans;
+  for (const auto& [cn, c] : ds.coords())
+    if (!is_index(cn, c) && !c.is_string()) orphans.push_back(cn);
+  auto coordinates_of = [&](const Target& t) {
+    std::vector<std::string> mine;
+    if (t.is_coord) return std::string();
+    for (const auto& [cn, c] : ds.coords())
+      if (!is_index(cn, c) && !c.is_string() &&
+          std::all_of(c.dims().begin(), c.dims().end(), [&](const std::string& d) { return t.data.has_dim(d); })) {
+        mine.push_back(cn);
+        std::erase(orphans, cn);
+      }
+    return fmt::format("{}", fmt::join(mine, " "));
+  };
+
+  ZarrWriteJob job(path, options);
+  for (const auto& t : targets) job.add(t, coordinates_of(t));
+  Attrs attrs = ds.attrs();
+  if (!orphans.empty()) attrs["coordinates"] = fmt::format("{}", fmt::join(orphans, " "));
+  job.run_and_commit(std::move(attrs));
+}
+
+void to_zarr(const DataArray& array, const std::string& path, const ToZarrOptions& options) {
+  if (!array.layer()) throw ValueError(fmt::format("to_zarr '{}': empty DataArray", path));
+  std::string name = array.name().empty() ? kUnnamed : array.name();
+  if (array.coords().contains(name)) name = kUnnamed;
+  Dataset ds({{name, array}});
+  to_zarr(ds, path, options);
+}
+
+}  // namespace cubist

@@ -1,0 +1,76 @@
+// Op "zarr_write": a sink that encodes and atomically stores the one input chunk it receives, and
+// returns a one-byte marker (the runtime only needs to know it succeeded). Parameters are plain
+// JSON (store path, array path, array metadata) so writes can run on any worker.
+//   mode "chunk":  the input grid is the Zarr chunk grid; input chunk i is Zarr chunk i.
+//   mode "region": the input chunk lands at `offset` + its own offset (appends onto an existing
+//                  array); the caller's chunking guarantees no two tasks touch one Zarr chunk.
+#include <fmt/format.h>
+
+#include "cubist/error.hpp"
+#include "cubist/zarr.hpp"
+#include "kernels/op_registry.hpp"
+
+namespace cubist::kernels {
+namespace {
+
+struct Prepared {
+  std::shared_ptr<const zarr::ZarrArray> array;
+  bool region = false;
+  Shape offset;
+  std::optional<zarr::cf::TimeUnits> time_units;  // datetime64 input is CF-encoded to int64
+  std::string where;
+};
+
+std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignature& sig) {
+  const auto store_path = params.at("store").get<std::string>();
+  const auto path = params.at("path").get<std::string>();
+  auto p = std::make_shared<Prepared>();
+  p->where = fmt::format("zarr_write {}/{}", store_path, path);
+  const int format = params.at("zarr_format").get<int>();
+  zarr::ArrayMetadata meta = format == 3 ? zarr::parse_array_metadata_v3(params.at("metadata"), p->where)
+                                         : zarr::parse_array_metadata_v2(params.at("metadata"), params.at("attrs"), p->where);
+  p->array = zarr::ZarrArray::from_metadata(zarr::open_store(store_path), path, std::move(meta));
+  p->region = params.value("mode", std::string("chunk")) == "region";
+  if (p->region) p->offset = params.at("offset").get<Shape>();
+  if (params.contains("time_units"))
+    p->time_units = zarr::cf::parse_time_units(params["time_units"].get<std::string>(),
+                                               params.value("calendar", std::string("standard")));
+  if (sig.input_dtypes.size() != 1) throw ValueError(fmt::format("{}: expects exactly one input", p->where));
+  DType in = sig.input_dtypes[0], stored = p->array->dtype();
+  bool ok = p->time_units ? in == DType::DateTime64 && stored == DType::Int64 : in == stored;
+  if (!ok)
+    throw TypeError(fmt::format("{}: cannot store {} data in an array of dtype {}", p->where, dtype_name(in), dtype_name(stored)));
+  if (!p->region && sig.input_shapes[0] != p->array->shape())
+    throw ValueError(fmt::format("{}: data of shape {} does not match the array's {}", p->where,
+                                 shape_to_string(sig.input_shapes[0]), shape_to_string(p->array->shape())));
+  if (p->region && p->offset.size() != p->array->shape().size())
+    throw ValueError(fmt::format("{}: region offset has rank {}, the array {}", p->where, p->offset.size(),
+                                 p->array->shape().size()));
+  return p;
+}
+
+Chunk run(const TaskContext& ctx) {
+  const auto& p = ctx.params<Prepared>();
+  if (ctx.inputs.size() != 1) throw ValueError(fmt::format("{}: expects one input chunk per task", p.where));
+  const TaskInput& in = ctx.inputs[0];
+  Chunk data = *in.chunk;
+  if (p.time_units) data = zarr::cf::encode_times(data, *p.time_units);
+  if (p.region) {
+    Shape at(p.offset.size());
+    for (std::size_t a = 0; a < at.size(); ++a) at[a] = p.offset[a] + in.offset[a];
+    p.array->write_region(at, data);
+  } else {
+    std::vector<std::int64_t> index(ctx.chunk_index.begin(), ctx.chunk_index.end());
+    if (p.array->grid().chunk_shape(index) != data.shape())
+      throw ValueError(fmt::format("{}: chunk {} has shape {} but the Zarr chunk is {}", p.where,
+                                   p.array->chunk_key(index), shape_to_string(data.shape()),
+                                   shape_to_string(p.array->grid().chunk_shape(index))));
+    p.array->write_chunk(index, data);
+  }
+  return Chunk::zeros(DType::UInt8, ctx.shape());
+}
+
+const OpRegistration kRegister{OpDef{"zarr_write", prepare, run}};
+
+}  // namespace
+}  // namespace cubist::kernels
