@@ -219,6 +219,16 @@ class ZarrWriteJob {
   std::vector<graph::LayerPtr> sinks_;
 };
 
+// Mode "w" erases the store first: refuse when the data to write is still to be read from it.
+void check_not_reading_from(const Dataset& ds, const std::string& path, const std::string& locator) {
+  std::vector<graph::LayerPtr> outputs;
+  for (const auto& n : ds.data_vars()) outputs.push_back(ds[n].layer());
+  for (const graph::Layer* l : graph::topological_layers(outputs))
+    if (l->op == "zarr_read" && l->params.value("store", std::string()) == locator)
+      throw ValueError(fmt::format("to_zarr '{}': mode \"w\" would erase the store this dataset reads from; "
+                                   "compute() it first or write elsewhere", path));
+}
+
 bool is_index(const std::string& name, const Coordinate& c) { return c.dims().size() == 1 && c.dims()[0] == name; }
 
 }  // namespace
@@ -230,6 +240,8 @@ void to_zarr(const Dataset& ds, const std::string& path, const ToZarrOptions& op
   for (const auto& [name, enc] : options.encoding)
     if (!ds.contains(name) && !ds.coords().contains(name))
       throw KeyError(fmt::format("to_zarr '{}': encoding given for '{}', which is not a variable of the dataset", path, name));
+
+  if (mode == zarr::WriteMode::Overwrite) check_not_reading_from(ds, path, zarr_io::store_locator(path));
 
   std::vector<Target> targets;
   for (const auto& [name, c] : ds.coords()) {

@@ -3,6 +3,7 @@
 // interop both ways with Debian's xarray (skipped when /usr/bin/python3 lacks it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -117,13 +118,24 @@ Dataset seed_like(const ChunkSpec& chunks = ChunkSpec{{"time", ChunkSize(std::ve
                 {"y", Coordinate::from_vector("y", ys, Attrs{{"units", "degrees_north"}})},
                 {"x", Coordinate::from_vector("x", xs)}};
   DimSizes yx{{"y", kY}, {"x", kX}};
+  std::vector<std::uint8_t> mask_bytes;
+  for (auto v : u8) mask_bytes.push_back(v % 3 == 0);
+  Chunk mask = Chunk::allocate(DType::Bool, {kY, kX});
+  std::transform(mask_bytes.begin(), mask_bytes.end(), mask.mutable_values<bool>().begin(), [](auto b) { return b != 0; });
+  // A datetime64 data variable (CF-encoded like the time coordinate), with a NaT.
+  std::vector<std::int64_t> when_ns;
+  for (std::int64_t y = 0; y < kY; ++y) when_ns.push_back(y == 3 ? kNaT : datetime_ns("2019-12-30T06:00") + y * 3'600'000'000'000);
+  Chunk when = Chunk::allocate(DType::DateTime64, {kY});
+  std::copy(when_ns.begin(), when_ns.end(), when.mutable_values<std::int64_t>().begin());
   auto d = DataArray::from_vector(data, {{"time", kT}, {"y", kY}, {"x", kX}}, {}, Attrs{{"units", "K"}, {"long_name", "test data"}})
                .chunk(chunks);
   return Dataset({{"data", d},
                   {"f32", DataArray::from_vector(f32, yx)},
                   {"i32", DataArray::from_vector(i32, yx, {}, Attrs{{"flag", true}})},
                   {"u8", DataArray::from_vector(u8, yx).chunk({{"x", 4}})},
-                  {"i64", DataArray::from_vector(i64, yx)}},
+                  {"i64", DataArray::from_vector(i64, yx)},
+                  {"mask", DataArray::from_chunk(mask, {"y", "x"})},
+                  {"when", DataArray::from_chunk(when, {"y"}, {}, Attrs{{"long_name", "acquired"}})}},
                  coords, Attrs{{"title", "seed-like"}, {"version", 3}, {"ratio", 0.5}, {"tags", {"a", "b"}}});
 }
 
@@ -223,6 +235,9 @@ TEST_F(ZarrIo, WriteModes) {
     EXPECT_NE(std::string(e.what()).find("m.zarr"), std::string::npos) << e.what();
   }
   EXPECT_THROW(to_zarr(ds, path("m.zarr"), mode("x")), ValueError);
+  // Overwriting the store a lazy dataset still reads from would destroy its input.
+  EXPECT_THROW(to_zarr(open_zarr(path("m.zarr")), path("m.zarr"), mode("w")), ValueError);
+  EXPECT_TRUE(open_zarr(path("m.zarr")).contains("data"));
   ToZarrOptions bad = mode("w");
   bad.append_dim = "time";
   EXPECT_THROW(to_zarr(ds, path("m.zarr"), bad), ValueError);
@@ -243,8 +258,8 @@ TEST_F(ZarrIo, AppendAlongTime) {
   to_zarr(ds.isel({{"time", Slice{0, 2}}}), path("t.zarr"), mode("w"));
   ToZarrOptions a = mode("a");
   a.append_dim = "time";
-  to_zarr(ds.isel({{"time", Slice{2, 3}}}).drop_vars({"f32", "i32", "u8", "i64"}), path("t.zarr"), a);
-  to_zarr(ds.isel({{"time", Slice{3, 4}}}).drop_vars({"f32", "i32", "u8", "i64"}), path("t.zarr"), a);
+  to_zarr(ds.isel({{"time", Slice{2, 3}}}).drop_vars({"f32", "i32", "u8", "i64", "mask", "when"}), path("t.zarr"), a);
+  to_zarr(ds.isel({{"time", Slice{3, 4}}}).drop_vars({"f32", "i32", "u8", "i64", "mask", "when"}), path("t.zarr"), a);
   expect_same(describe(open_zarr(path("t.zarr"))), describe(ds));
   // Mismatches are refused with the variable named.
   Dataset wrong_dtype({{"data", ds["data"].isel({{"time", Slice{0, 1}}}).astype(DType::Float32)}}, {});
@@ -346,6 +361,7 @@ TEST_F(ZarrIo, InteropXarrayReadsWhatCubistWrote) {
   Coords coords = ds.coords();
   coords.set("lat", Coordinate({"y", "x"}, latc, Attrs{{"units", "degrees_north"}}));
   ds = Dataset({{"data", ds["data"]}, {"f32", ds["f32"]}, {"i32", ds["i32"]}, {"u8", ds["u8"]}, {"i64", ds["i64"]},
+                {"mask", ds["mask"]}, {"when", ds["when"]},
                 {"ndvi", (ds["data"] - 100.0) / (ds["data"] + 100.0)}},
                coords, ds.attrs());
   to_zarr(ds, path("c.zarr"), mode("w"));
