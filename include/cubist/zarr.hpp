@@ -211,6 +211,8 @@ class ZarrGroup {
   const std::shared_ptr<Store>& store() const { return store_; }
 
  private:
+  static ZarrGroup open_impl(std::shared_ptr<Store> store, std::string path, OpenOptions options);
+
   std::shared_ptr<Store> store_;
   std::string path_;
   int zarr_format_ = 2;

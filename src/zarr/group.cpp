@@ -30,6 +30,15 @@ ZarrGroup ZarrGroup::open(std::string_view path_or_url, OpenOptions options) {
 
 ZarrGroup ZarrGroup::open(std::shared_ptr<Store> store, std::string path, OpenOptions options) {
   if (!store) throw ValueError("zarr: null store");
+  auto where = store->describe();
+  try {
+    return ZarrGroup::open_impl(std::move(store), std::move(path), options);
+  } catch (const json::exception& e) {
+    throw ValueError(fmt::format("zarr: invalid group metadata in '{}' ({})", where, e.what()));
+  }
+}
+
+ZarrGroup ZarrGroup::open_impl(std::shared_ptr<Store> store, std::string path, OpenOptions options) {
   validate_prefix(path);
   ZarrGroup g;
   g.store_ = store;

@@ -180,7 +180,8 @@ std::array<std::byte, 8> fill_bytes(const json& f, DType dtype, std::string_view
 
 }  // namespace detail
 
-ArrayMetadata parse_array_metadata_v2(const json& z, const json& attrs, std::string_view where) {
+namespace {
+ArrayMetadata parse_v2_impl(const json& z, const json& attrs, std::string_view where) {
   ArrayMetadata m;
   m.zarr_format = 2;
   const auto& fmtv = require(z, "zarr_format", where);
@@ -227,7 +228,7 @@ ArrayMetadata parse_array_metadata_v2(const json& z, const json& attrs, std::str
   return m;
 }
 
-ArrayMetadata parse_array_metadata_v3(const json& z, std::string_view where) {
+ArrayMetadata parse_v3_impl(const json& z, std::string_view where) {
   ArrayMetadata m;
   m.zarr_format = 3;
   const auto& fmtv = require(z, "zarr_format", where);
@@ -275,6 +276,25 @@ ArrayMetadata parse_array_metadata_v3(const json& z, std::string_view where) {
     bad_field(where, "storage_transformers", "storage transformers are not supported");
   validate_codecs(m, where);
   return m;
+}
+
+}  // namespace
+
+// nlohmann type errors (a string where a number belongs...) become ValueErrors naming the file.
+ArrayMetadata parse_array_metadata_v2(const json& z, const json& attrs, std::string_view where) {
+  try {
+    return parse_v2_impl(z, attrs, where);
+  } catch (const json::exception& e) {
+    throw ValueError(fmt::format("{}: invalid metadata ({})", where, e.what()));
+  }
+}
+
+ArrayMetadata parse_array_metadata_v3(const json& z, std::string_view where) {
+  try {
+    return parse_v3_impl(z, where);
+  } catch (const json::exception& e) {
+    throw ValueError(fmt::format("{}: invalid metadata ({})", where, e.what()));
+  }
 }
 
 void validate_codecs(const ArrayMetadata& m, std::string_view where) {
