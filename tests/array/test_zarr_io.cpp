@@ -152,6 +152,7 @@ TEST_F(ZarrIo, RoundTripV2) {
   EXPECT_TRUE(fs::exists(dir_ / "a.zarr" / ".zmetadata"));
   Dataset back = open_zarr(path("a.zarr"));
   expect_same(describe(back), describe(ds));
+  EXPECT_NE(back.repr().find("data"), std::string::npos);
   // Irregular time chunks (1, 3) are written on a regular grid of the first size, as xarray asks.
   EXPECT_EQ(back["data"].chunks().chunks(0), (std::vector<std::int64_t>{1, 1, 1, 1}));
   EXPECT_EQ(back["data"].chunks().chunks(1), (std::vector<std::int64_t>{2, 2, 1}));
@@ -367,6 +368,26 @@ TEST_F(ZarrIo, InteropXarrayReadsWhatCubistWrote) {
   to_zarr(ds, path("c.zarr"), mode("w"));
   std::ofstream(dir_ / "c.json") << describe(ds).dump();
   EXPECT_EQ(run("/usr/bin/python3 " + kScript.string() + " verify " + path("c.zarr") + " " + (dir_ / "c.json").string()), 0);
+}
+
+}  // namespace
+}  // namespace cubist
+
+namespace cubist {
+namespace {
+
+TEST_F(ZarrIo, ScalarAndEmptyVariables) {
+  Chunk scalar = Chunk::allocate(DType::Float64, {});
+  scalar.mutable_values<double>()[0] = 3.5;
+  DataArray s = DataArray::from_chunk(scalar, {}, {}, Attrs{{"units", "m"}});
+  DataArray empty = DataArray::from_vector(std::vector<float>{}, {{"t", 0}, {"x", 3}});
+  Dataset ds({{"s", s}, {"e", empty}}, {});
+  to_zarr(ds, path("z.zarr"), mode("w"));
+  Dataset back = open_zarr(path("z.zarr"));
+  EXPECT_EQ(back["s"].compute().values<double>()[0], 3.5);
+  EXPECT_EQ(back["s"].attrs(), (Attrs{{"units", "m"}}));
+  EXPECT_EQ(back["e"].shape(), (Shape{0, 3}));
+  EXPECT_EQ(back["e"].compute().size(), 0);
 }
 
 }  // namespace
