@@ -28,6 +28,16 @@ class Chunk {
   // Zero-copy view of memory the caller keeps alive through `owner` (a user buffer, numpy later).
   static Chunk wrap(DType dtype, Shape shape, std::shared_ptr<const void> owner, const void* data);
 
+  // A zero-copy view of the block [offset, offset + shape) of this chunk. The view shares the
+  // buffer and is usually not contiguous: kernels that cannot walk strides get contiguous()
+  // copies from the runtime.
+  Chunk view(std::span<const std::int64_t> offset, Shape shape) const;
+  // This chunk if it is C-contiguous, else a packed C-order copy.
+  Chunk contiguous() const;
+  bool is_contiguous() const { return contiguous_; }
+  // Element strides per axis (C-order strides for a contiguous chunk).
+  const std::vector<std::int64_t>& strides() const { return strides_; }
+
   bool empty() const { return !data_; }
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
@@ -54,12 +64,17 @@ class Chunk {
  private:
   template <class T> void check_type() const {
     if (!storage_matches<T>(dtype_)) throw_type_mismatch(dtype_of<T>());
+    if (!contiguous_) throw_not_contiguous();
   }
   [[noreturn]] void throw_type_mismatch(DType requested) const;
+  [[noreturn]] void throw_not_contiguous() const;
+  void set_c_strides();
 
   DType dtype_ = DType::Float64;
   Shape shape_;
   std::int64_t size_ = 0;
+  std::vector<std::int64_t> strides_;
+  bool contiguous_ = true;
   std::shared_ptr<const void> data_;
 };
 

@@ -164,6 +164,20 @@ graph::LayerPtr ArrayBuilder::rechunk_layer(const graph::LayerPtr& source, const
   if (source->grid.shape() != grid.shape())
     throw ChunkError(fmt::format("cannot rechunk shape {} to chunks of shape {}", shape_to_string(source->grid.shape()),
                                  shape_to_string(grid.shape())));
+  // In-memory data in one chunk (from_chunk, compute()): chunks become zero-copy views into it,
+  // as dask.array.from_array slices a numpy array without copying.
+  if (source->op == "literal" && source->literal && source->literal->size() == 1) {
+    const Chunk& whole = (*source->literal)[0];
+    std::vector<Chunk> views;
+    views.reserve(static_cast<std::size_t>(grid.total_chunks()));
+    std::vector<std::int64_t> offset(grid.rank());
+    for (std::int64_t c = 0; c < grid.total_chunks(); ++c) {
+      auto idx = grid.unravel(c);
+      for (std::size_t a = 0; a < grid.rank(); ++a) offset[a] = grid.offset(a, idx[a]);
+      views.push_back(whole.view(offset, grid.chunk_shape(idx)));
+    }
+    return literal_layer(std::move(views), grid, source->dtype);
+  }
   graph::LayerSpec spec;
   spec.label = "rechunk";
   spec.op = "gather";

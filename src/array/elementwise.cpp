@@ -180,19 +180,24 @@ DataArray logical(const char* label, ExprOp op, const DataArray& a, const DataAr
 
 DataArray float_unary(const char* label, ExprOp op, const DataArray& a) {
   if (a.dtype() == DType::DateTime64) throw TypeError(fmt::format("{}: not defined for datetime64", label));
-  DType t = is_float(a.dtype()) ? a.dtype() : DType::Float64;
+  // numpy's float result type: small integers fit float32 exactly (int8 would be float16, which
+  // cubist does not have, so it also gets float32).
+  DType t = is_float(a.dtype()) ? a.dtype() : (itemsize(a.dtype()) <= 2 ? DType::Float32 : DType::Float64);
   return elementwise(label, {{&a, 0}}, t, [&](Expression& e, const std::vector<std::int32_t>& n) {
     return e.unary(op, cast_to(e, n[0], t), t);
   }, true);
 }
 
-DataArray select(const char* label, const DataArray& cond, Operand x, Operand y) {
+// `cond_first` orders the result dims as xr.where(cond, x, y); otherwise as x.where(cond, y).
+DataArray select(const char* label, const DataArray& cond, Operand x, Operand y, bool cond_first) {
   if (cond.dtype() != DType::Bool)
     throw TypeError(fmt::format("{}: the condition must be bool, got {} (compare it first, e.g. da > 0)", label,
                                 dtype_name(cond.dtype())));
   DType t = common_dtype({x, y});
-  return elementwise(label, {{&cond, 0}, x, y}, t, [&](Expression& e, const std::vector<std::int32_t>& n) {
-    return e.where(n[0], cast_to(e, n[1], t), cast_to(e, n[2], t), t);
+  const int c = cond_first ? 0 : 1, xi = cond_first ? 1 : 0;
+  std::vector<Operand> ops = cond_first ? std::vector<Operand>{{&cond, 0}, x, y} : std::vector<Operand>{x, {&cond, 0}, y};
+  return elementwise(label, ops, t, [&](Expression& e, const std::vector<std::int32_t>& n) {
+    return e.where(n[static_cast<std::size_t>(c)], cast_to(e, n[static_cast<std::size_t>(xi)], t), cast_to(e, n[2], t), t);
   }, true);
 }
 
@@ -226,12 +231,16 @@ DataArray DataArray::fillna(double value) const {
   }, true);
 }
 
-DataArray DataArray::where(const DataArray& cond, double other) const { return select("where", cond, {this, 0}, {nullptr, other}); }
+DataArray DataArray::where(const DataArray& cond, double other) const {
+  return select("where", cond, {this, 0}, {nullptr, other}, false);
+}
 DataArray DataArray::where(const DataArray& cond, const DataArray& other) const {
-  return select("where", cond, {this, 0}, {&other, 0});
+  return select("where", cond, {this, 0}, {&other, 0}, false);
 }
 DataArray DataArray::where(const DataArray& cond) const { return where(cond, kNaN); }
-DataArray where(const DataArray& cond, const DataArray& x, const DataArray& y) { return select("where", cond, {&x, 0}, {&y, 0}); }
+DataArray where(const DataArray& cond, const DataArray& x, const DataArray& y) {
+  return select("where", cond, {&x, 0}, {&y, 0}, true);
+}
 
 DataArray DataArray::abs() const {
   if (dtype() == DType::DateTime64) throw TypeError("abs: not defined for datetime64");

@@ -28,7 +28,7 @@ void draw_progress(const runtime::Progress& p) {
 }  // namespace
 
 Chunk assemble_chunks(const std::vector<Chunk>& chunks, const ChunkGrid& grid, DType dtype) {
-  if (chunks.size() == 1) return chunks[0];
+  if (chunks.size() == 1) return chunks[0].contiguous();
   Chunk out = Chunk::allocate(dtype, grid.shape());
   const std::size_t rank = grid.rank(), item = itemsize(dtype);
   std::vector<std::int64_t> strides(rank, 1);
@@ -36,7 +36,7 @@ Chunk assemble_chunks(const std::vector<Chunk>& chunks, const ChunkGrid& grid, D
   auto* dst = static_cast<std::byte*>(out.mutable_raw());
   for (std::size_t c = 0; c < chunks.size(); ++c) {
     auto idx = grid.unravel(static_cast<std::int64_t>(c));
-    const Chunk& ch = chunks[c];
+    const Chunk ch = chunks[c].contiguous();
     if (ch.size() == 0) continue;
     const Shape& cs = ch.shape();
     const std::int64_t row = cs[rank - 1];

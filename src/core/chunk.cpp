@@ -34,7 +34,75 @@ Chunk Chunk::allocate(DType dtype, Shape shape) {
   void* p = std::aligned_alloc(kChunkAlignment, bytes);
   if (!p) throw Error(fmt::format("out of memory allocating a chunk of {} bytes", bytes));
   c.data_ = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  c.set_c_strides();
   return c;
+}
+
+void Chunk::set_c_strides() {
+  strides_.assign(shape_.size(), 1);
+  for (std::size_t a = shape_.size(); a-- > 1;) strides_[a - 1] = strides_[a] * shape_[a];
+  contiguous_ = true;
+}
+
+Chunk Chunk::view(std::span<const std::int64_t> offset, Shape shape) const {
+  if (offset.size() != shape_.size() || shape.size() != shape_.size())
+    throw ValueError(fmt::format("view of rank {} requested from a chunk of rank {}", shape.size(), shape_.size()));
+  std::int64_t start = 0;
+  for (std::size_t a = 0; a < shape_.size(); ++a) {
+    if (offset[a] < 0 || shape[a] < 0 || offset[a] + shape[a] > shape_[a])
+      throw ValueError(fmt::format("view at offset {} of shape {} leaves a chunk of shape {}",
+                                   shape_to_string(Shape(offset.begin(), offset.end())), shape_to_string(shape),
+                                   shape_to_string(shape_)));
+    start += offset[a] * strides_[a];
+  }
+  Chunk c;
+  c.dtype_ = dtype_;
+  c.size_ = shape_size(shape);
+  c.shape_ = std::move(shape);
+  c.strides_ = strides_;
+  // Contiguous when every axis outside the innermost partial one has extent 1.
+  bool contiguous = contiguous_;
+  std::size_t partial = 0;
+  for (std::size_t a = 0; a < c.shape_.size(); ++a)
+    if (c.shape_[a] != shape_[a]) partial = a;
+  for (std::size_t a = 0; a < partial; ++a)
+    if (c.shape_[a] > 1) contiguous = false;
+  const auto* base = static_cast<const std::byte*>(data_.get()) + static_cast<std::size_t>(start) * itemsize(dtype_);
+  c.data_ = std::shared_ptr<const void>(data_, base);
+  if (contiguous) c.set_c_strides();
+  else c.contiguous_ = false;
+  return c;
+}
+
+Chunk Chunk::contiguous() const {
+  if (contiguous_) return *this;
+  Chunk out = allocate(dtype_, shape_);
+  const std::size_t item = itemsize(dtype_), rank = shape_.size();
+  const std::int64_t inner = shape_[rank - 1], inner_stride = strides_[rank - 1];
+  if (size_ == 0) return out;
+  std::vector<std::int64_t> idx(rank, 0);
+  const auto* src = static_cast<const std::byte*>(data_.get());
+  auto* dst = static_cast<std::byte*>(out.mutable_raw());
+  for (std::int64_t row = 0; row < size_ / inner; ++row) {
+    std::int64_t off = 0;
+    for (std::size_t a = 0; a + 1 < rank; ++a) off += idx[a] * strides_[a];
+    if (inner_stride == 1) {
+      std::memcpy(dst, src + static_cast<std::size_t>(off) * item, static_cast<std::size_t>(inner) * item);
+    } else {
+      for (std::int64_t i = 0; i < inner; ++i)
+        std::memcpy(dst + static_cast<std::size_t>(i) * item, src + static_cast<std::size_t>(off + i * inner_stride) * item, item);
+    }
+    dst += static_cast<std::size_t>(inner) * item;
+    for (std::size_t a = rank - 1; a-- > 0;) {
+      if (++idx[a] < shape_[a]) break;
+      idx[a] = 0;
+    }
+  }
+  return out;
+}
+
+void Chunk::throw_not_contiguous() const {
+  throw ValueError(fmt::format("chunk of shape {} is a strided view; call contiguous() first", shape_to_string(shape_)));
 }
 
 Chunk Chunk::zeros(DType dtype, Shape shape) {
@@ -49,6 +117,7 @@ Chunk Chunk::wrap(DType dtype, Shape shape, std::shared_ptr<const void> owner, c
   c.size_ = shape_size(shape);
   c.shape_ = std::move(shape);
   c.data_ = std::shared_ptr<const void>(std::move(owner), data);
+  c.set_c_strides();
   return c;
 }
 
@@ -56,8 +125,10 @@ Chunk Chunk::reshaped(Shape shape) const {
   if (shape_size(shape) != size_)
     throw ValueError(fmt::format("cannot reshape a chunk of shape {} to {}", shape_to_string(shape_),
                                  shape_to_string(shape)));
+  if (!contiguous_) throw_not_contiguous();
   Chunk c = *this;
   c.shape_ = std::move(shape);
+  c.set_c_strides();
   return c;
 }
 

@@ -49,6 +49,9 @@ struct OpDef {
   // Parses and validates the layer's parameters once; throws cubist::Error on bad params.
   std::function<std::shared_ptr<const void>(const nlohmann::json& params, const OpSignature& sig)> prepare;
   std::function<Chunk(const TaskContext& ctx)> run;
+  // True when run() walks input strides itself; otherwise the runtime hands it contiguous copies
+  // of strided views (zero-copy slices of in-memory data).
+  bool strided_inputs = false;
 };
 
 class OpRegistry {

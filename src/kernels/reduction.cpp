@@ -90,7 +90,10 @@ ReduceParams parse_reduce_params(const nlohmann::json& params, std::string_view 
   return p;
 }
 
-ReducePlan make_plan(const Shape& shape, std::span<const int> axes) {
+ReducePlan make_plan(const Shape& shape, std::span<const int> axes, std::span<const std::int64_t> strides) {
+  std::vector<std::int64_t> c_strides(shape.size(), 1);
+  for (std::size_t a = shape.size(); a-- > 1;) c_strides[a - 1] = c_strides[a] * shape[a];
+  if (strides.empty()) strides = c_strides;
   ReducePlan plan;
   plan.size = shape_size(shape);
   std::size_t next = 0;  // axes are sorted, so one forward scan marks them
@@ -99,11 +102,13 @@ ReducePlan make_plan(const Shape& shape, std::span<const int> axes) {
     if (red) ++next;
     if (!red) plan.kept_size *= shape[a];
     if (shape[a] == 1) continue;  // fits either kind; dropping it lets its neighbours merge
-    if (!plan.extent.empty() && plan.reduced.back() == red) {
+    if (!plan.extent.empty() && plan.reduced.back() == red && plan.stride.back() == strides[a] * shape[a]) {
       plan.extent.back() *= shape[a];
+      plan.stride.back() = strides[a];
     } else {
       plan.extent.push_back(shape[a]);
       plan.reduced.push_back(red);
+      plan.stride.push_back(strides[a]);
     }
   }
   return plan;

@@ -65,10 +65,14 @@ ReduceParams parse_reduce_params(const nlohmann::json& params, std::string_view 
 struct ReducePlan {
   std::vector<std::int64_t> extent;  // merged groups, outermost first
   std::vector<bool> reduced;         // per group
+  std::vector<std::int64_t> stride;  // element stride of each group's innermost axis
   std::int64_t kept_size = 1;        // number of output elements
   std::int64_t size = 1;             // number of input elements
 };
-ReducePlan make_plan(const Shape& shape, std::span<const int> axes);
+// `strides` (elements) describe a strided view; empty means C-contiguous. Axes merge only where
+// their strides line up. traverse() needs the innermost group to have stride 1 (unit_inner()).
+ReducePlan make_plan(const Shape& shape, std::span<const int> axes, std::span<const std::int64_t> strides = {});
+inline bool unit_inner(const ReducePlan& p) { return p.stride.empty() || p.stride.back() == 1; }
 
 // Shape of a partial state for an input chunk of `shape`: [F, e0, ...] with 1 on reduced axes.
 Shape state_shape(int fields, const Shape& shape, std::span<const int> axes);
@@ -122,33 +126,40 @@ template <class T, class Acc> void traverse(const ReducePlan& plan, const T* in,
   }
   const bool kept_inner = !plan.reduced[groups - 1];
   // The innermost two groups form one (reduced, kept) or (kept, reduced) block; the rest is outer.
+  // (Two neighbouring groups of one kind exist only in strided views whose strides do not merge;
+  // then the second is treated as an outer group.)
   const std::int64_t inner = plan.extent[groups - 1];
-  const std::int64_t second = groups >= 2 ? plan.extent[groups - 2] : 1;
-  const std::size_t outer_groups = groups >= 2 ? groups - 2 : 0;
-  const std::int64_t block = inner * second;
+  const bool paired = groups >= 2 && plan.reduced[groups - 2] != plan.reduced[groups - 1];
+  const std::int64_t second = paired ? plan.extent[groups - 2] : 1;
+  const std::int64_t second_stride = paired ? plan.stride[groups - 2] : 0;
+  const std::size_t outer_groups = groups - (paired ? 2 : 1);
   const std::int64_t kept_block = kept_inner ? inner : second;  // outputs one block touches
 
   // Column tile: the state rows of one tile stay in cache while every reduced row streams by.
   // (Measured: 2K..64K elements perform alike; smaller risks short prefetch streams.)
   constexpr std::int64_t kTile = 4096;
   std::vector<std::int64_t> idx(outer_groups, 0);
-  const std::int64_t outer_count = plan.size / block;
+  std::int64_t outer_count = 1;
+  for (std::size_t g = 0; g < outer_groups; ++g) outer_count *= plan.extent[g];
+  std::int64_t base_off = 0;  // element offset of the current block
   for (std::int64_t o = 0; o < outer_count; ++o) {
     std::int64_t k0 = 0;  // first output of this block: C-order index over the kept outer groups
     for (std::size_t g = 0; g < outer_groups; ++g)
       if (!plan.reduced[g]) k0 = k0 * plan.extent[g] + idx[g];
     k0 *= kept_block;
-    const T* base = in + o * block;
+    const T* base = in + base_off;
     if (kept_inner) {
       for (std::int64_t t = 0; t < inner; t += kTile) {
         const std::int64_t n = std::min(kTile, inner - t);
-        for (std::int64_t r = 0; r < second; ++r) acc.col(k0 + t, base + r * inner + t, n);
+        for (std::int64_t r = 0; r < second; ++r) acc.col(k0 + t, base + r * second_stride + t, n);
       }
     } else {
-      for (std::int64_t k = 0; k < second; ++k) acc.row(k0 + k, base + k * inner, inner);
+      for (std::int64_t k = 0; k < second; ++k) acc.row(k0 + k, base + k * second_stride, inner);
     }
     for (std::size_t g = outer_groups; g-- > 0;) {  // odometer over the outer groups
+      base_off += plan.stride[g];
       if (++idx[g] < plan.extent[g]) break;
+      base_off -= idx[g] * plan.stride[g];
       idx[g] = 0;
     }
   }

@@ -21,7 +21,7 @@ StridedView StridedView::broadcast(const Chunk& chunk, const std::vector<int>& a
   v.item = itemsize(chunk.dtype());
   v.out_shape = out_shape;
   v.strides.assign(out_shape.size(), 0);
-  auto in_strides = c_strides(chunk.shape());
+  const auto& in_strides = chunk.strides();
   for (std::size_t a = 0; a < axis_to_out.size(); ++a) {
     int o = axis_to_out[a];
     if (o < 0) {
@@ -34,7 +34,7 @@ StridedView StridedView::broadcast(const Chunk& chunk, const std::vector<int>& a
     v.strides[static_cast<std::size_t>(o)] = in_strides[a];
   }
   auto want = c_strides(out_shape);
-  v.contiguous = chunk.size() == shape_size(out_shape);
+  v.contiguous = chunk.size() == shape_size(out_shape) && chunk.is_contiguous();
   for (std::size_t o = 0; o < out_shape.size() && v.contiguous; ++o)
     if (out_shape[o] > 1 && v.strides[o] != want[o]) v.contiguous = false;
   return v;

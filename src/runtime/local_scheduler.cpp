@@ -63,7 +63,7 @@ struct Run {
     // One scratch buffer per thread for every index vector the context spans point into.
     thread_local std::vector<std::int64_t> scratch;
     thread_local std::vector<kernels::TaskInput> inputs;
-    thread_local std::vector<const Chunk*> chunks;
+    thread_local std::vector<Chunk> packed;  // contiguous copies for ops that need them
     std::size_t need = 3 * rank;
     for (auto d = task.dep_begin; d < task.dep_end; ++d) need += g.layers[g.tasks[g.deps[d]].layer]->rank();
     if (scratch.size() < need) scratch.resize(need);
@@ -79,6 +79,7 @@ struct Run {
       shape[a] = layer.grid.chunks(a)[static_cast<std::size_t>(idx[a])];
     }
     inputs.resize(ndeps);
+    packed.assign(ndeps, Chunk());
     for (std::size_t k = 0; k < ndeps; ++k) {
       const std::uint32_t dep = g.deps[task.dep_begin + k];
       const graph::Task& dt = g.tasks[dep];
@@ -87,6 +88,10 @@ struct Run {
       for (const auto& [id, chunk] : local)
         if (id == dep) c = &chunk;
       if (!c) c = &results[g.unit_of_task[dep]];
+      if (!c->is_contiguous() && !ops[task.layer]->strided_inputs) {
+        packed[k] = c->contiguous();
+        c = &packed[k];
+      }
       std::span<std::int64_t> doff(s + used, dl.rank());
       used += dl.rank();
       std::int64_t l = dt.chunk;

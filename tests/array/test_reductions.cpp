@@ -161,3 +161,18 @@ TEST(Reductions, Errors) {
   o.ddof = -1;
   EXPECT_THROW(a.var("x", o), ValueError);
 }
+
+TEST(Reductions, InMemoryDataIsReducedThroughZeroCopyViews) {
+  // from_chunk(...).chunk(...) slices the buffer without copying; results equal the copied path.
+  auto base = random<float>({{"t", 9}, {"y", 33}, {"x", 17}}, {{"t", 9}, {"y", 33}, {"x", 17}}, 4).compute();
+  auto views = base.chunk({{"t", -1}, {"y", 8}, {"x", 5}});
+  auto copies = random<float>({{"t", 9}, {"y", 33}, {"x", 17}}, {{"t", 9}, {"y", 8}, {"x", 5}}, 4);
+  for (const char* op : {"mean", "sum", "max", "std"}) {
+    auto a = views.where(views > 0.1f).reduce(op, "t").compute().values<float>();
+    auto b = copies.where(copies > 0.1f).reduce(op, "t").compute().values<float>();
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-6) << op << " at " << i;
+  }
+  auto m = views.median("y").compute().values<float>();  // median packs views into copies
+  EXPECT_EQ(m.size(), 9u * 17u);
+}

@@ -127,3 +127,26 @@ TEST(Expression, InliningSubstitutesAnInput) {
   auto merged = outer.inline_input(1, inner, {2});  // inner reads slot 2 of the merged layer
   EXPECT_EQ(merged.to_string(), "(in0 + (in2 * 2))");
 }
+
+TEST(Chunk, ViewsShareMemoryAndPackOnDemand) {
+  Chunk c = Chunk::allocate(DType::Int32, {3, 4, 5});
+  auto v = c.mutable_values<std::int32_t>();
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<std::int32_t>(i);
+  std::vector<std::int64_t> off{1, 1, 2};
+  Chunk block = c.view(off, {2, 2, 3});
+  EXPECT_FALSE(block.is_contiguous());
+  EXPECT_EQ(block.strides(), (std::vector<std::int64_t>{20, 5, 1}));
+  EXPECT_THROW(block.values<std::int32_t>(), ValueError);  // strided: pack it first
+  Chunk packed = block.contiguous();
+  ASSERT_TRUE(packed.is_contiguous());
+  auto p = packed.values<std::int32_t>();
+  EXPECT_EQ(p[0], 1 * 20 + 1 * 5 + 2);
+  EXPECT_EQ(p[11], 2 * 20 + 2 * 5 + 4);
+  std::vector<std::int64_t> row_off{2, 0, 0};
+  Chunk rows = c.view(row_off, {1, 4, 5});  // a whole trailing block is contiguous: no copy
+  EXPECT_TRUE(rows.is_contiguous());
+  EXPECT_EQ(rows.values<std::int32_t>()[0], 40);
+  EXPECT_EQ(rows.contiguous().raw(), rows.raw());
+  std::vector<std::int64_t> bad{2, 0, 0};
+  EXPECT_THROW(c.view(bad, {2, 4, 5}), ValueError);
+}

@@ -337,7 +337,7 @@ Chunk run(const TaskContext& ctx) {
   return out;
 }
 
-const OpRegistration kRegister{OpDef{"elementwise", prepare, run}};
+const OpRegistration kRegister{OpDef{"elementwise", prepare, run, true}};
 
 }  // namespace
 }  // namespace cubist::kernels

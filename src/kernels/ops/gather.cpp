@@ -75,7 +75,7 @@ Chunk run(const TaskContext& ctx) {
 
   for (const auto& in : ctx.inputs) {
     const Chunk& src = *in.chunk;
-    const auto in_strides = c_strides(src.shape());
+    const auto& in_strides = src.strides();  // strided views are read in place
     // Per output axis: pairs (output position, input position) that this input chunk supplies.
     std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> pairs(out_rank);
     std::int64_t fixed = 0;
@@ -132,7 +132,7 @@ Chunk run(const TaskContext& ctx) {
   return out;
 }
 
-const OpRegistration kRegister{OpDef{"gather", prepare, run}};
+const OpRegistration kRegister{OpDef{"gather", prepare, run, true}};
 
 }  // namespace
 }  // namespace cubist::kernels

@@ -288,16 +288,22 @@ Chunk run(const TaskContext& ctx) {
   if (in.rank() != pr.rank || in.dtype() != pr.input)
     throw ValueError(fmt::format("reduce_partial: input chunk is {} {}, expected rank {} {}", dtype_name(in.dtype()),
                                  shape_to_string(in.shape()), pr.rank, dtype_name(pr.input)));
-  const ReducePlan plan = make_plan(in.shape(), pr.p.axes);
+  // Strided views (slices of in-memory data) are read in place when their rows are contiguous.
+  Chunk src = in;
+  ReducePlan plan = make_plan(src.shape(), pr.p.axes, src.strides());
+  if (!unit_inner(plan)) {
+    src = in.contiguous();
+    plan = make_plan(src.shape(), pr.p.axes);
+  }
   Chunk out = Chunk::allocate(pr.info.state_dtype, state_shape(pr.info.fields, in.shape(), pr.p.axes));
   visit_dtype(in.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    run_typed<T>(pr, plan, static_cast<const T*>(in.raw()), out);
+    run_typed<T>(pr, plan, static_cast<const T*>(src.raw()), out);
   });
   return out;
 }
 
-const OpRegistration kRegistration{OpDef{"reduce_partial", prepare, run}};
+const OpRegistration kRegistration{OpDef{"reduce_partial", prepare, run, true}};
 
 }  // namespace
 }  // namespace cubist::kernels
