@@ -26,6 +26,9 @@ struct ZarrOpenOptions {
   bool decode_times = true;    // CF "<unit> since <date>" -> datetime64[ns]
   // Warnings about skipped variables go to stderr unless false.
   bool warn = true;
+  // Dask chunks of the data variables (xarray's `chunks=`); default: the Zarr chunks, one task
+  // per stored chunk. Other chunkings are a rechunk over that read.
+  std::optional<ChunkSpec> chunks;
 };
 
 // A lazy Dataset over the Zarr group at `path_or_url` (v2 or v3, consolidated when present).

@@ -163,7 +163,8 @@ Dataset open_zarr(const std::string& path_or_url, const ZarrOpenOptions& options
   }
   Attrs attrs = group.attributes();
   attrs.erase("coordinates");
-  return Dataset(std::move(vars), std::move(coords), std::move(attrs));
+  Dataset ds(std::move(vars), std::move(coords), std::move(attrs));
+  return options.chunks ? ds.chunk(*options.chunks) : ds;
 }
 
 }  // namespace cubist

@@ -3,6 +3,7 @@
 // to the Zarr chunk grid; all sinks run in ONE execution (shared inputs are computed once and
 // chunks are written in parallel, each atomically). The metadata is committed only after every
 // chunk succeeded, so a failed write is never advertised as a complete store.
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 
@@ -65,6 +66,14 @@ graph::LayerPtr sink_layer(const std::string& name, const DataArray& data, json 
 
 // xarray's CF time encoding: in-memory labels get the coarsest exact unit since the first time;
 // lazy data (unknown values) nanoseconds since the epoch, which is always exact.
+// NaT needs a fill value to be masked back; without NaT, xarray writes none (fill_value null), so
+// only in-memory labels free of NaT go without (lazy data cannot be inspected).
+bool may_hold_nat(const DataArray& x) {
+  if (!x.in_memory()) return true;
+  auto v = x.memory_chunk().values<std::int64_t>();
+  return std::find(v.begin(), v.end(), kNaT) != v.end();
+}
+
 std::string time_units_for(const DataArray& x, const ZarrVariableEncoding* enc) {
   if (enc && enc->units) return *enc->units;
   if (x.in_memory()) return zarr::cf::infer_time_units(x.memory_chunk().values<std::int64_t>());
@@ -123,13 +132,15 @@ class ZarrWriteJob {
     json params;
     DType stored = x.dtype();
     std::optional<std::string> units;
+    bool nat_fill = false;
     if (x.dtype() == DType::DateTime64) {
       units = time_units_for(x, enc);
       (void)zarr::cf::parse_time_units(*units);  // a clear error now rather than in every task
       attrs["units"] = *units;
       attrs["calendar"] = "proleptic_gregorian";
       stored = DType::Int64;
-      if (fmt_ == 3) attrs["_FillValue"] = kNaT;  // v3: xarray keeps _FillValue as an attribute
+      nat_fill = may_hold_nat(x);
+      if (fmt_ == 3 && nat_fill) attrs["_FillValue"] = kNaT;  // v3: xarray keeps _FillValue as an attribute
     } else if (enc && enc->dtype && *enc->dtype != x.dtype()) {
       stored = *enc->dtype;
       // Floats stored as integers: NaN becomes the fill value, which masks it back on read.
@@ -138,7 +149,7 @@ class ZarrWriteJob {
       x = x.astype(stored);
     }
     zarr::ArrayMetadata m = zarr::default_array_metadata(x.dims(), x.shape(), chunks, stored, attrs, fmt_);
-    if (units) m.fill_value = kNaT;  // NaT is stored as INT64_MIN, which the fill value masks back
+    if (units) m.fill_value = nat_fill ? json(kNaT) : json();  // NaT is stored as INT64_MIN
     if (enc) {
       if (enc->compressor) {
         if (fmt_ != 2) throw ValueError(fmt::format("to_zarr: encoding of '{}': 'compressor' is for Zarr v2; give 'codecs' for v3", t.name));
@@ -175,6 +186,8 @@ class ZarrWriteJob {
       if (!om.attributes.contains("units") || !om.attributes["units"].is_string())
         throw TypeError(fmt::format("to_zarr: cannot append datetime64 values to '{}' in '{}': it has no CF 'units'", t.name, path_));
       units = om.attributes["units"].get<std::string>();
+      if (om.fill_value.is_null() && x.in_memory() && may_hold_nat(x))
+        throw ValueError(fmt::format("to_zarr: cannot append NaT to '{}' in '{}': it was written without a fill value", t.name, path_));
     } else if (x.dtype() != om.dtype) {
       throw TypeError(fmt::format("to_zarr: cannot write {} values to '{}' of dtype {} in '{}'", dtype_name(x.dtype()), t.name,
                                   dtype_name(om.dtype), path_));

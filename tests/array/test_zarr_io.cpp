@@ -171,7 +171,9 @@ TEST_F(ZarrIo, RoundTripV3) {
   EXPECT_FALSE(fs::exists(dir_ / "a.zarr" / ".zmetadata"));
   expect_same(describe(open_zarr(path("a.zarr"))), describe(ds));
   // Unconsolidated reads find the same thing.
-  expect_same(describe(open_zarr(path("a.zarr"), {.consolidated = false})), describe(ds));
+  ZarrOpenOptions unconsolidated;
+  unconsolidated.consolidated = false;
+  expect_same(describe(open_zarr(path("a.zarr"), unconsolidated)), describe(ds));
 }
 
 TEST_F(ZarrIo, LazyComputationRoundTripsAndEncodingOverrides) {
@@ -292,7 +294,9 @@ TEST_F(ZarrIo, MaskAndScaleAsXarray) {
   (void)back["t"].compute({}, &stats);
   EXPECT_EQ(stats.units, 1u);
   // Without mask_and_scale the raw integers and their attributes come back.
-  DataArray rawback = open_zarr(path("s.zarr"), {.consolidated = std::nullopt, .strict = false, .mask_and_scale = false})["t"].compute();
+  ZarrOpenOptions no_mask;
+  no_mask.mask_and_scale = false;
+  DataArray rawback = open_zarr(path("s.zarr"), no_mask)["t"].compute();
   EXPECT_EQ(rawback.dtype(), DType::Int16);
   EXPECT_EQ(rawback.values<std::int16_t>()[0], -9999);
 }
@@ -310,7 +314,9 @@ TEST_F(ZarrIo, SkipsUnsupportedVariablesUnlessStrict) {
   EXPECT_NE(err.find("'names'"), std::string::npos) << err;
   EXPECT_FALSE(ds.contains("names"));
   EXPECT_TRUE(ds.contains("data"));
-  EXPECT_THROW(open_zarr(path("s.zarr"), {.consolidated = std::nullopt, .strict = true}), TypeError);
+  ZarrOpenOptions strict;
+  strict.strict = true;
+  EXPECT_THROW(open_zarr(path("s.zarr"), strict), TypeError);
 }
 
 TEST_F(ZarrIo, BadInputErrorsNameTheInput) {
@@ -375,6 +381,27 @@ TEST_F(ZarrIo, InteropXarrayReadsWhatCubistWrote) {
 
 namespace cubist {
 namespace {
+
+TEST_F(ZarrIo, OpenOptionsAndTimeEncoding) {
+  ToZarrOptions o = mode("w");
+  o.encoding["time"].units = "hours since 2019-12-31";
+  to_zarr(seed_like(), path("o.zarr"), o);
+  EXPECT_EQ(read_json(dir_ / "o.zarr" / "time" / ".zattrs")["units"], "hours since 2019-12-31");
+  ZarrOpenOptions raw;
+  raw.decode_times = false;
+  Dataset undecoded = open_zarr(path("o.zarr"), raw);
+  const Coordinate& t = undecoded.coords().at("time");
+  EXPECT_EQ(t.dtype(), DType::Int64);
+  EXPECT_EQ(t.values().values<std::int64_t>()[1], 48);  // 2020-01-02 is 48 hours after the reference
+  EXPECT_EQ(t.attrs()["units"], "hours since 2019-12-31");
+  EXPECT_EQ(open_zarr(path("o.zarr")).coords().at("time").format_value(1), "2020-01-02");
+  ZarrOpenOptions chunked;
+  chunked.chunks = ChunkSpec{{"time", 2}, {"y", -1}};
+  Dataset c = open_zarr(path("o.zarr"), chunked);
+  EXPECT_EQ(c["data"].chunks().chunks(0), (std::vector<std::int64_t>{2, 2}));
+  EXPECT_EQ(c["data"].chunks().chunks(1), (std::vector<std::int64_t>{kY}));
+  expect_same(describe(c), describe(seed_like()));
+}
 
 TEST_F(ZarrIo, ScalarAndEmptyVariables) {
   Chunk scalar = Chunk::allocate(DType::Float64, {});
