@@ -48,6 +48,9 @@ struct ZarrVariableEncoding {
 struct ToZarrOptions {
   std::string mode = "w-";               // "w" overwrite, "w-" fail if it exists, "a" append/add
   std::optional<std::string> append_dim;  // mode "a": grow existing variables along this dim
+  // Mode "a": write into part of existing variables (xarray's region=), e.g. {{"time", {10, 20}}};
+  // dims not named are written whole. Metadata is unchanged; chunks partly covered are merged.
+  std::map<std::string, Slice> region;
   int zarr_format = 2;
   bool consolidated = true;
   std::map<std::string, ZarrVariableEncoding> encoding;

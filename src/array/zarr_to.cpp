@@ -32,12 +32,13 @@ std::vector<std::int64_t> first_chunks(const ChunkGrid& g) {
   return out;
 }
 
-// Chunks that start a new Zarr chunk at every boundary of `zchunks` after `old` stored elements
-// along `axis` (appends), so no two write tasks ever touch the same stored chunk.
-ChunkGrid append_grid(const Shape& shape, const Shape& zchunks, std::size_t axis, std::int64_t old) {
+// Chunks that start a new Zarr chunk at every boundary of `zchunks` when the data lands at element
+// `offset` of the stored array (appends, region writes), so no two write tasks ever touch the
+// same stored chunk (partial chunks are read, merged and rewritten by exactly one task).
+ChunkGrid aligned_grid(const Shape& shape, const Shape& zchunks, const Shape& offset) {
   std::vector<std::vector<std::int64_t>> chunks(shape.size());
   for (std::size_t a = 0; a < shape.size(); ++a) {
-    std::int64_t n = shape[a], cs = zchunks[a], first = a == axis && old % cs ? cs - old % cs : cs;
+    std::int64_t n = shape[a], cs = zchunks[a], first = offset[a] % cs ? cs - offset[a] % cs : cs;
     for (std::int64_t pos = 0, step = first; pos < n; pos += step, step = cs) chunks[a].push_back(std::min(step, n - pos));
     if (chunks[a].empty()) chunks[a].push_back(0);
   }
@@ -96,12 +97,23 @@ class ZarrWriteJob {
     } catch (const KeyError&) {
     }
     if (exists && mode_ == zarr::WriteMode::Append) return add_existing(t);
+    if (!options_.region.empty())
+      throw KeyError(fmt::format("to_zarr: region write of '{}': no such variable in '{}'", t.name, path_));
     add_new(t, enc, coordinates_attr);
   }
 
   void run_and_commit(Attrs attrs) {
     if (!sinks_.empty()) run_layers(sinks_, options_.compute, nullptr);  // throws before any commit
-    writer_.set_attributes(std::move(attrs));
+    // Region writes leave the group's attributes alone (the writer keeps the stored ones); appends
+    // update them, so attributes only the store has survive.
+    if (options_.region.empty()) {
+      if (mode_ == zarr::WriteMode::Append) {
+        Attrs merged = stored_group_attrs();
+        merged.update(attrs);
+        attrs = std::move(merged);
+      }
+      writer_.set_attributes(std::move(attrs));
+    }
     writer_.commit();
   }
 
@@ -201,12 +213,11 @@ class ZarrWriteJob {
       auto axis = x.axis(*options_.append_dim);
       std::int64_t old_extent = om.dimension_names == x.dims() ? om.shape[axis] : 0;
       auto handle = writer_.append_array(t.name, *options_.append_dim, expected);
-      x = ArrayBuilder::with_layer(x, ArrayBuilder::rechunk_layer(x.layer(), append_grid(x.shape(), om.chunks, axis, old_extent)));
-      params = zarr_io::array_params(locator_, *handle);
-      params["mode"] = "region";
       Shape offset(x.ndim(), 0);
       offset[axis] = old_extent;
-      params["offset"] = offset;
+      params = region_params(x, *handle, offset);
+    } else if (!options_.region.empty()) {
+      params = region_params(x, *old, region_offset(t.name, x, om));
     } else {
       if (om.dimension_names != x.dims() || om.shape != x.shape())
         throw DimensionError(fmt::format("to_zarr: variable '{}' has dims ({}) and shape {} but '{}' holds ({}) {}; give "
@@ -222,6 +233,48 @@ class ZarrWriteJob {
       params["calendar"] = om.attributes.value("calendar", std::string("proleptic_gregorian"));
     }
     push_sink(t.name, x, std::move(params));
+  }
+
+  // Where `x` lands in the stored array for a region write; its extents must fit.
+  Shape region_offset(const std::string& name, const DataArray& x, const zarr::ArrayMetadata& om) const {
+    if (om.dimension_names != x.dims())
+      throw DimensionError(fmt::format("to_zarr: region write of '{}': dims ({}) differ from the store's ({}) in '{}'", name,
+                                       fmt::join(x.dims(), ", "), fmt::join(om.dimension_names, ", "), path_));
+    Shape offset(x.ndim(), 0);
+    for (std::size_t a = 0; a < x.ndim(); ++a) {
+      const auto& d = x.dims()[a];
+      std::int64_t start = 0, stop = om.shape[a];
+      if (auto it = options_.region.find(d); it != options_.region.end()) {
+        if (it->second.step != 1) throw ValueError(fmt::format("to_zarr: region of '{}' must have step 1", d));
+        start = it->second.start.value_or(0);
+        stop = it->second.stop.value_or(om.shape[a]);
+      }
+      if (start < 0 || stop > om.shape[a] || stop - start != x.shape()[a])
+        throw DimensionError(fmt::format("to_zarr: region write of '{}': {} values along '{}' do not fit [{}, {}) of the "
+                                         "stored extent {} in '{}'", name, x.shape()[a], d, start, stop, om.shape[a], path_));
+      offset[a] = start;
+    }
+    return offset;
+  }
+
+  // Region-mode sink parameters, with `x` rechunked so each task covers whole stored chunks.
+  json region_params(DataArray& x, const zarr::ZarrArray& target, const Shape& offset) {
+    x = ArrayBuilder::with_layer(x, ArrayBuilder::rechunk_layer(x.layer(), aligned_grid(x.shape(), target.metadata().chunks, offset)));
+    json params = zarr_io::array_params(locator_, target);
+    params["mode"] = "region";
+    params["offset"] = offset;
+    return params;
+  }
+
+  // The group attributes as stored (v2 .zattrs, v3 zarr.json), without parsing every array.
+  Attrs stored_group_attrs() const {
+    auto store = zarr::open_store(path_);
+    if (auto za = store->get(".zattrs")) return zarr::parse_json(za->as_string(), path_ + "/.zattrs");
+    if (auto zj = store->get("zarr.json")) {
+      auto j = zarr::parse_json(zj->as_string(), path_ + "/zarr.json");
+      if (j.is_object() && j.contains("attributes") && j["attributes"].is_object()) return j["attributes"];
+    }
+    return Attrs::object();
   }
 
   std::string path_;
@@ -254,6 +307,12 @@ void to_zarr(const Dataset& ds, const std::string& path, const ToZarrOptions& op
     if (!ds.contains(name) && !ds.coords().contains(name))
       throw KeyError(fmt::format("to_zarr '{}': encoding given for '{}', which is not a variable of the dataset", path, name));
 
+  if (!options.region.empty()) {
+    if (mode != zarr::WriteMode::Append || options.append_dim)
+      throw ValueError(fmt::format("to_zarr '{}': region writes need mode \"a\" and no append_dim", path));
+    if (!zarr::open_store(path)->exists(".zgroup") && !zarr::open_store(path)->exists("zarr.json"))
+      throw KeyError(fmt::format("to_zarr '{}': region writes need an existing Zarr store", path));
+  }
   if (mode == zarr::WriteMode::Overwrite) check_not_reading_from(ds, path, zarr_io::store_locator(path));
 
   std::vector<Target> targets;

@@ -252,6 +252,7 @@ TEST_F(ZarrIo, WriteModes) {
   to_zarr(Dataset({{"extra", DataArray::from_vector(std::vector<std::int16_t>{1, 2, 3, 4, 5, 6}, {{"x", kX}})}}, {}),
           path("m.zarr"), mode("a"));
   Dataset back = open_zarr(path("m.zarr"));
+  EXPECT_EQ(back.attrs(), ds.attrs());  // appends keep the group's attributes
   EXPECT_TRUE(back.contains("extra"));
   EXPECT_TRUE(back.contains("data"));
 }
@@ -270,6 +271,31 @@ TEST_F(ZarrIo, AppendAlongTime) {
   Dataset wrong_size({{"data", ds["data"].isel({{"time", Slice{0, 1}}, {"x", Slice{0, 3}}})}}, {});
   EXPECT_THROW(to_zarr(wrong_size, path("t.zarr"), a), DimensionError);
   EXPECT_EQ(open_zarr(path("t.zarr"))["data"].size("time"), kT);  // refused appends changed nothing
+}
+
+TEST_F(ZarrIo, RegionWrites) {
+  Dataset ds = seed_like({{"time", 3}, {"y", 2}});
+  to_zarr(ds, path("r.zarr"), mode("w"));
+  // Overwrite time steps [1, 3) of `data` (and the labels with them) with doubled values.
+  Dataset part({{"data", ds["data"].isel({{"time", Slice{1, 3}}}) * 2.0}}, {});
+  part = Dataset({{"data", part["data"].chunk({{"time", 1}})}}, ds.isel({{"time", Slice{1, 3}}}).coords());
+  ToZarrOptions o = mode("a");
+  o.region["time"] = Slice{1, 3};
+  to_zarr(part, path("r.zarr"), o);
+  auto want = ds["data"].compute().values<double>();
+  auto got = open_zarr(path("r.zarr"))["data"].compute().values<double>();
+  const std::size_t step = static_cast<std::size_t>(kY * kX);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    double w = (i >= step && i < 3 * step) ? want[i] * 2.0 : want[i];
+    if (std::isnan(w)) EXPECT_TRUE(std::isnan(got[i])) << i;
+    else EXPECT_EQ(got[i], w) << i;
+  }
+  expect_same(describe(open_zarr(path("r.zarr")).drop_vars({"data"})), describe(ds.drop_vars({"data"})));
+  // A region that does not match the data, or a variable the store lacks, is refused.
+  o.region["time"] = Slice{0, 3};
+  EXPECT_THROW(to_zarr(part, path("r.zarr"), o), DimensionError);
+  o.region["time"] = Slice{1, 3};
+  EXPECT_THROW(to_zarr(Dataset({{"new", part["data"]}}, {}), path("r.zarr"), o), KeyError);
 }
 
 TEST_F(ZarrIo, MaskAndScaleAsXarray) {
