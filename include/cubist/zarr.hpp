@@ -123,6 +123,10 @@ nlohmann::json parse_json(std::string_view text, std::string_view where);
 nlohmann::json to_zarray(const ArrayMetadata& m);
 nlohmann::json to_zattrs(const ArrayMetadata& m);
 nlohmann::json to_zarr_json(const ArrayMetadata& m);
+// Metadata as one JSON value and back, for task parameters that travel to workers
+// (v2: {".zarray": ..., ".zattrs": ...}; v3: the zarr.json document).
+nlohmann::json metadata_to_json(const ArrayMetadata& m);
+ArrayMetadata metadata_from_json(const nlohmann::json& j, std::string_view where = "task parameter");
 // Formats JSON as zarr-python does (4-space indent, sorted keys, ASCII).
 std::string dump_json(const nlohmann::json& j);
 

@@ -368,4 +368,14 @@ ArrayMetadata default_array_metadata(std::vector<std::string> dims, Shape shape,
   return m;
 }
 
+json metadata_to_json(const ArrayMetadata& m) {
+  if (m.zarr_format == 3) return to_zarr_json(m);
+  return {{".zarray", to_zarray(m)}, {".zattrs", to_zattrs(m)}};
+}
+
+ArrayMetadata metadata_from_json(const json& j, std::string_view where) {
+  if (j.is_object() && j.contains(".zarray")) return parse_array_metadata_v2(j[".zarray"], j.value(".zattrs", json()), where);
+  return parse_array_metadata_v3(j, where);
+}
+
 }  // namespace cubist::zarr

@@ -162,3 +162,12 @@ TEST(ZarrMetadata, DumpMatchesZarrPython) {
     "zarr_format": 2
 })");
 }
+
+TEST(ZarrMetadata, TaskParameterRoundTrip) {
+  for (int fmt : {2, 3}) {
+    auto m = default_array_metadata({"t", "y"}, {4, 6}, {2, 3}, DType::UInt16, json{{"a", 1}}, fmt);
+    auto back = metadata_from_json(json::parse(metadata_to_json(m).dump()));
+    EXPECT_EQ(metadata_to_json(back), metadata_to_json(m));
+    EXPECT_EQ(back.dimension_names, m.dimension_names);
+  }
+}
