@@ -65,8 +65,6 @@ graph::LayerPtr sink_layer(const std::string& name, const DataArray& data, json 
   return graph::make_layer(std::move(spec));
 }
 
-// xarray's CF time encoding: in-memory labels get the coarsest exact unit since the first time;
-// lazy data (unknown values) nanoseconds since the epoch, which is always exact.
 // NaT needs a fill value to be masked back; without NaT, xarray writes none (fill_value null), so
 // only in-memory labels free of NaT go without (lazy data cannot be inspected).
 bool may_hold_nat(const DataArray& x) {
@@ -75,6 +73,8 @@ bool may_hold_nat(const DataArray& x) {
   return std::find(v.begin(), v.end(), kNaT) != v.end();
 }
 
+// xarray's CF time encoding: in-memory labels get the coarsest exact unit since the first time;
+// lazy data (unknown values) nanoseconds since the epoch, which is always exact.
 std::string time_units_for(const DataArray& x, const ZarrVariableEncoding* enc) {
   if (enc && enc->units) return *enc->units;
   if (x.in_memory()) return zarr::cf::infer_time_units(x.memory_chunk().values<std::int64_t>());
@@ -125,7 +125,7 @@ class ZarrWriteJob {
 
   void add_new(const Target& t, const ZarrVariableEncoding* enc, const std::string& coordinates_attr) {
     DataArray x = t.data;
-    const int fmt_ = writer_.zarr_format();
+    const int format = writer_.zarr_format();
     Attrs attrs = x.attrs();
     attrs.erase("_ARRAY_DIMENSIONS");  // written from the dims
     if (x.dtype() == DType::DateTime64)  // the CF encoding below owns these
@@ -152,7 +152,7 @@ class ZarrWriteJob {
       attrs["calendar"] = "proleptic_gregorian";
       stored = DType::Int64;
       nat_fill = may_hold_nat(x);
-      if (fmt_ == 3 && nat_fill) attrs["_FillValue"] = kNaT;  // v3: xarray keeps _FillValue as an attribute
+      if (format == 3 && nat_fill) attrs["_FillValue"] = kNaT;  // v3: xarray keeps _FillValue as an attribute
     } else if (enc && enc->dtype && *enc->dtype != x.dtype()) {
       stored = *enc->dtype;
       // Floats stored as integers: NaN becomes the fill value, which masks it back on read.
@@ -160,20 +160,20 @@ class ZarrWriteJob {
         x = x.fillna(zarr::cf::fill_value_as_double(*enc->fill_value).value_or(0));
       x = x.astype(stored);
     }
-    zarr::ArrayMetadata m = zarr::default_array_metadata(x.dims(), x.shape(), chunks, stored, attrs, fmt_);
+    zarr::ArrayMetadata m = zarr::default_array_metadata(x.dims(), x.shape(), chunks, stored, attrs, format);
     if (units) m.fill_value = nat_fill ? json(kNaT) : json();  // NaT is stored as INT64_MIN
     if (enc) {
       if (enc->compressor) {
-        if (fmt_ != 2) throw ValueError(fmt::format("to_zarr: encoding of '{}': 'compressor' is for Zarr v2; give 'codecs' for v3", t.name));
+        if (format != 2) throw ValueError(fmt::format("to_zarr: encoding of '{}': 'compressor' is for Zarr v2; give 'codecs' for v3", t.name));
         m.compressor = *enc->compressor;
       }
       if (enc->codecs) {
-        if (fmt_ != 3) throw ValueError(fmt::format("to_zarr: encoding of '{}': 'codecs' is for Zarr v3; give 'compressor' for v2", t.name));
+        if (format != 3) throw ValueError(fmt::format("to_zarr: encoding of '{}': 'codecs' is for Zarr v3; give 'compressor' for v2", t.name));
         m.codecs = *enc->codecs;
       }
       if (enc->fill_value && !units) {
         m.fill_value = *enc->fill_value;
-        if (fmt_ == 3 && !enc->fill_value->is_null()) m.attributes["_FillValue"] = *enc->fill_value;
+        if (format == 3 && !enc->fill_value->is_null()) m.attributes["_FillValue"] = *enc->fill_value;
       }
     }
     auto handle = writer_.create_array(t.name, std::move(m));
