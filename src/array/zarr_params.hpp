@@ -15,19 +15,12 @@ inline std::string store_locator(const std::string& path_or_url) {
   return std::filesystem::absolute(std::filesystem::path(path_or_url)).lexically_normal().string();
 }
 
-// The array's metadata as the ops parse it back (v2: .zarray + .zattrs, v3: zarr.json). User
-// attributes are left out: the ops do not need them and they would only bloat every layer.
+// The array's metadata as the ops parse it back (zarr::metadata_to_json). User attributes are
+// left out: the ops do not need them and they would only bloat every layer.
 inline nlohmann::json array_params(const std::string& locator, const zarr::ZarrArray& a) {
   zarr::ArrayMetadata m = a.metadata();
   m.attributes = nlohmann::json::object();
-  nlohmann::json p = {{"store", locator}, {"path", a.path()}, {"zarr_format", m.zarr_format}};
-  if (m.zarr_format == 3) {
-    p["metadata"] = zarr::to_zarr_json(m);
-  } else {
-    p["metadata"] = zarr::to_zarray(m);
-    p["attrs"] = zarr::to_zattrs(m);
-  }
-  return p;
+  return {{"store", locator}, {"path", a.path()}, {"metadata", zarr::metadata_to_json(m)}};
 }
 
 }  // namespace cubist::zarr_io

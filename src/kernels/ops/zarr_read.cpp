@@ -21,9 +21,7 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
   const auto store_path = params.at("store").get<std::string>();
   const auto path = params.at("path").get<std::string>();
   const auto where = fmt::format("zarr_read {}/{}", store_path, path);
-  const int format = params.at("zarr_format").get<int>();
-  zarr::ArrayMetadata meta = format == 3 ? zarr::parse_array_metadata_v3(params.at("metadata"), where)
-                                         : zarr::parse_array_metadata_v2(params.at("metadata"), params.at("attrs"), where);
+  zarr::ArrayMetadata meta = zarr::metadata_from_json(params.at("metadata"), where);
   auto p = std::make_shared<Prepared>();
   p->array = zarr::ZarrArray::from_metadata(zarr::open_store(store_path), path, std::move(meta));
   if (params.contains("time_units")) {

@@ -26,9 +26,7 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
   const auto path = params.at("path").get<std::string>();
   auto p = std::make_shared<Prepared>();
   p->where = fmt::format("zarr_write {}/{}", store_path, path);
-  const int format = params.at("zarr_format").get<int>();
-  zarr::ArrayMetadata meta = format == 3 ? zarr::parse_array_metadata_v3(params.at("metadata"), p->where)
-                                         : zarr::parse_array_metadata_v2(params.at("metadata"), params.at("attrs"), p->where);
+  zarr::ArrayMetadata meta = zarr::metadata_from_json(params.at("metadata"), p->where);
   p->array = zarr::ZarrArray::from_metadata(zarr::open_store(store_path), path, std::move(meta));
   p->region = params.value("mode", std::string("chunk")) == "region";
   if (p->region) p->offset = params.at("offset").get<Shape>();
