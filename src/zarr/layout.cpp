@@ -1,6 +1,10 @@
 #include "zarr/layout.hpp"
 
+#include <cstdint>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace cubist::zarr::detail {
 namespace {
@@ -17,6 +21,20 @@ template <std::size_t N, class F> void with_elem(std::size_t itemsize, F&& f) {
     case 8: f.template operator()<std::uint64_t>(); break;
     default: f.template operator()<Elem<N>>(); break;
   }
+}
+
+// Row copy into a large destination: non-temporal stores skip the read-for-ownership of lines
+// about to be fully overwritten (the scatter of shard inner chunks is store-bandwidth bound).
+void copy_row_streaming(std::byte* dst, const std::byte* src, std::size_t n) {
+#if defined(__SSE2__)
+  if ((reinterpret_cast<std::uintptr_t>(dst) & 15) == 0 && n % 16 == 0) {
+    auto* d = reinterpret_cast<__m128i*>(dst);
+    auto* s = reinterpret_cast<const __m128i*>(src);
+    for (std::size_t i = 0; i < n / 16; ++i) _mm_stream_si128(d + i, _mm_loadu_si128(s + i));
+    return;
+  }
+#endif
+  std::memcpy(dst, src, n);
 }
 
 Shape strides_of(const Shape& shape) {
@@ -70,18 +88,25 @@ void copy_block(std::byte* outer, const Shape& outer_shape, const Shape& offset,
   auto ost = strides_of(outer_shape);
   std::size_t row = static_cast<std::size_t>(block[rank - 1]) * itemsize;
   std::int64_t rows = shape_size(block) / block[rank - 1];
+  // Stream only big scatters of whole 64-byte lines; small copies stay in cache for the reader.
+  const bool stream = !to_dense && row % 64 == 0 && static_cast<std::size_t>(shape_size(outer_shape)) * itemsize >= (1u << 20);
   std::vector<std::int64_t> idx(rank, 0);  // index over the leading rank-1 axes
   for (std::int64_t r = 0; r < rows; ++r) {
     std::int64_t o = offset[rank - 1];
     for (std::size_t a = 0; a + 1 < rank; ++a) o += (offset[a] + idx[a]) * ost[a];
     std::byte* op = outer + static_cast<std::size_t>(o) * itemsize;
     std::byte* dp = dense + static_cast<std::size_t>(r) * row;
-    to_dense ? std::memcpy(dp, op, row) : std::memcpy(op, dp, row);
+    if (to_dense) std::memcpy(dp, op, row);
+    else if (stream) copy_row_streaming(op, dp, row);
+    else std::memcpy(op, dp, row);
     for (std::size_t a = rank - 1; a-- > 0;) {
       if (++idx[a] < block[a]) break;
       idx[a] = 0;
     }
   }
+#if defined(__SSE2__)
+  if (stream) _mm_sfence();  // order the streaming stores before the chunk is handed on
+#endif
 }
 
 void permute_axes(const std::byte* src, const Shape& src_shape, std::byte* dst, const std::vector<int>& perm,
