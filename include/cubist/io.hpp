@@ -26,6 +26,8 @@ struct ZarrOpenOptions {
   bool decode_times = true;    // CF "<unit> since <date>" -> datetime64[ns]
   // Warnings about skipped variables go to stderr unless false.
   bool warn = true;
+  // Variables not to open at all (xarray's drop_variables), e.g. ones that would fail to decode.
+  std::vector<std::string> drop_variables;
   // Dask chunks of the data variables (xarray's `chunks=`); default: the Zarr chunks, one task
   // per stored chunk. Other chunkings are a rechunk over that read.
   std::optional<ChunkSpec> chunks;

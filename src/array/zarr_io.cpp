@@ -5,6 +5,7 @@
 //    read eagerly, in one run, into Coordinates;
 //  * CF decoding: time units -> datetime64 inside the read op (one pass); fill/missing values ->
 //    NaN and scale/offset as elementwise operations over the raw read, so they fuse with it.
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <set>
@@ -145,6 +146,7 @@ Dataset open_zarr(const std::string& path_or_url, const ZarrOpenOptions& options
   const auto coord_names = coordinate_names(group);
   std::vector<std::pair<std::string, DataArray>> vars, coord_vars;
   for (const auto& n : group.array_names()) {
+    if (std::find(options.drop_variables.begin(), options.drop_variables.end(), n) != options.drop_variables.end()) continue;
     DataArray v = open_variable(locator, n, *group.array(n), options);
     (coord_names.count(n) ? coord_vars : vars).emplace_back(n, std::move(v));
   }

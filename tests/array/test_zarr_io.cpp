@@ -427,6 +427,12 @@ TEST_F(ZarrIo, OpenOptionsAndTimeEncoding) {
   EXPECT_EQ(c["data"].chunks().chunks(0), (std::vector<std::int64_t>{2, 2}));
   EXPECT_EQ(c["data"].chunks().chunks(1), (std::vector<std::int64_t>{kY}));
   expect_same(describe(c), describe(seed_like()));
+  ZarrOpenOptions drop;
+  drop.drop_variables = {"i64", "x"};
+  Dataset d = open_zarr(path("o.zarr"), drop);
+  EXPECT_FALSE(d.contains("i64"));
+  EXPECT_FALSE(d.coords().contains("x"));
+  EXPECT_TRUE(d.contains("data"));
 }
 
 TEST_F(ZarrIo, ScalarAndEmptyVariables) {
