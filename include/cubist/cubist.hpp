@@ -10,4 +10,5 @@
 #include "cubist/datetime.hpp"
 #include "cubist/dtype.hpp"
 #include "cubist/error.hpp"
+#include "cubist/io.hpp"
 #include "cubist/version.hpp"

@@ -12,5 +12,6 @@ struct DemoOptions {
   bool no_progress = false;
 };
 int run_demo(const DemoOptions& options);
+int run_info(const std::string& path);
 
 }  // namespace cubist::cli

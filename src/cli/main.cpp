@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--seed", demo.seed, "random seed");
   demo_cmd->add_option("--graph", demo.graph_path, "also draw the mean-over-time graph (.svg, .png or .dot)");
   demo_cmd->add_flag("--no-progress", demo.no_progress, "no progress bar");
+  std::string info_path;
+  auto* info_cmd = app.add_subcommand("info", "describe a Zarr store: dims, coords, variables, dtypes, chunks, codecs");
+  info_cmd->add_option("path", info_path, "Zarr store (directory)")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -27,6 +30,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*demo_cmd) return cubist::cli::run_demo(demo);
+    if (*info_cmd) return cubist::cli::run_info(info_path);
   } catch (const cubist::Error& e) {
     std::fprintf(stderr, "cubist: error: %s\n", e.what());
     return 1;
