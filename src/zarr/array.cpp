@@ -120,8 +120,9 @@ Chunk ZarrArray::read_chunk(const std::vector<std::int64_t>& index) const {
   return out;
 }
 
-void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk& chunk) const {
+void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk& input) const {
   check_index(grid_, index, path_);
+  const Chunk chunk = input.contiguous();  // a strided view from the runtime is packed first
   Shape actual = grid_.chunk_shape(index);
   auto key = chunk_key(index);
   if (chunk.dtype() != meta_.dtype)
@@ -149,8 +150,9 @@ void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk&
   store_->set(key, encoded.span());
 }
 
-void ZarrArray::write_region(const Shape& offset, const Chunk& data) const {
+void ZarrArray::write_region(const Shape& offset, const Chunk& input) const {
   const std::size_t rank = grid_.rank();
+  const Chunk data = input.contiguous();
   if (offset.size() != rank || data.rank() != rank)
     throw DimensionError(fmt::format("zarr array '{}': region of rank {} at an offset of rank {} for an array of rank {}",
                                      path_, data.rank(), offset.size(), rank));

@@ -176,7 +176,8 @@ std::string format_timestamp(std::int64_t ns) {
   return s;
 }
 
-Chunk decode_times(const Chunk& encoded, const TimeUnits& units, std::span<const double> fill_values) {
+Chunk decode_times(const Chunk& input, const TimeUnits& units, std::span<const double> fill_values) {
+  const Chunk encoded = input.contiguous();
   Chunk out = Chunk::allocate(DType::DateTime64, encoded.shape());
   auto* o = static_cast<std::int64_t*>(out.mutable_raw());
   visit_dtype(encoded.dtype(), [&]<class T>(TypeTag<T>) {
@@ -200,7 +201,10 @@ Chunk decode_times(const Chunk& encoded, const TimeUnits& units, std::span<const
   return out;
 }
 
-Chunk encode_times(const Chunk& times, const TimeUnits& units, std::int64_t nat_fill) {
+Chunk encode_times(const Chunk& input, const TimeUnits& units, std::int64_t nat_fill) {
+  const Chunk times = input.contiguous();
+  if (times.dtype() != DType::DateTime64 && times.dtype() != DType::Int64)
+    throw TypeError(fmt::format("encode_times needs datetime64[ns] values, got {}", dtype_name(times.dtype())));
   auto in = times.values<std::int64_t>();
   Chunk out = Chunk::allocate(DType::Int64, times.shape());
   auto o = out.mutable_values<std::int64_t>();
@@ -307,8 +311,9 @@ Decoding decoding_for(const json& attrs, const json& fill_value, DType stored) {
   return d;
 }
 
-Chunk apply_decoding(const Chunk& stored, const Decoding& d) {
-  if (d.identity()) return stored;
+Chunk apply_decoding(const Chunk& input, const Decoding& d) {
+  if (d.identity()) return input;
+  const Chunk stored = input.contiguous();
   Chunk out = Chunk::allocate(d.decoded_dtype, stored.shape());
   double scale = d.scale_factor.value_or(1.0), offset = d.add_offset.value_or(0.0);
   bool affine = d.scale_factor || d.add_offset;

@@ -191,3 +191,17 @@ TEST(ZarrArray, WriteRegionMergesPartialChunks) {
   }
   expect_error<DimensionError>([&] { a->write_region({4, 6}, iota_chunk<std::int32_t>({2, 1})); }, {"exceeds"});
 }
+
+TEST(ZarrArray, WritesStridedViews) {
+  TempDir dir;
+  auto a = ZarrArray::from_metadata(open_directory_store(dir.path()), "v",
+                                    default_array_metadata({"y", "x"}, {2, 2}, {2, 2}, DType::Int32));
+  auto big = iota_chunk<std::int32_t>({4, 4});  // [[0..3],[4..7],...]
+  std::vector<std::int64_t> off{1, 1};
+  auto view = big.view(off, {2, 2});  // [[5, 6], [9, 10]], not contiguous
+  ASSERT_FALSE(view.is_contiguous());
+  a->write_chunk({0, 0}, view);
+  auto back = a->read_chunk({0, 0});
+  auto v = back.values<std::int32_t>();
+  EXPECT_EQ(std::vector<std::int32_t>(v.begin(), v.end()), (std::vector<std::int32_t>{5, 6, 9, 10}));
+}
