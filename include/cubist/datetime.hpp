@@ -19,6 +19,8 @@ struct ParsedTime {
 ParsedTime parse_datetime(std::string_view text);
 std::int64_t datetime_ns(std::string_view text);  // parse_datetime(text).ns
 std::string format_datetime(std::int64_t ns);     // "2020-01-05" at midnight, else "2020-01-05T10:30:00[.fff]"
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms).
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d);
+void civil_from_days(std::int64_t days, std::int64_t& y, unsigned& m, unsigned& d);
 
 }  // namespace cubist

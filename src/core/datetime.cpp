@@ -11,7 +11,8 @@ namespace {
 constexpr std::int64_t kNsPerSec = 1'000'000'000;
 constexpr std::int64_t kNsPerDay = 86'400 * kNsPerSec;
 
-// Howard Hinnant's civil-from-days.
+}  // namespace
+
 void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
   z += 719468;
   const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -25,6 +26,7 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) 
   y += m <= 2;
 }
 
+namespace {
 unsigned days_in_month(std::int64_t y, unsigned m) {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
