@@ -114,6 +114,24 @@ ReducePlan make_plan(const Shape& shape, std::span<const int> axes, std::span<co
   return plan;
 }
 
+StateInput read_state_input(const nlohmann::json& params, const OpSignature& sig, std::string_view op) {
+  if (sig.input_dtypes.size() != 1 || sig.input_shapes.size() != 1)
+    throw ValueError(fmt::format("{}: expects exactly one input, got {}", op, sig.input_dtypes.size()));
+  StateInput in;
+  in.rank = sig.input_shapes[0].size();
+  if (in.rank < 1) throw ValueError(fmt::format("{}: the input has no field axis (rank 0)", op));
+  in.p = parse_reduce_params(params, op, in.rank - 1);
+  in.state = sig.input_dtypes[0];
+  in.fields = reduction_info(in.p.reduction, DType::Float64).fields;
+  return in;
+}
+
+void require_state_fields(const StateInput& in, const OpSignature& sig, std::string_view op) {
+  if (sig.input_shapes[0][0] != in.fields)
+    throw ValueError(fmt::format("{}: a {} state has {} fields, the input has shape {}", op,
+                                 reduction_name(in.p.reduction), in.fields, shape_to_string(sig.input_shapes[0])));
+}
+
 Shape state_shape(int fields, const Shape& shape, std::span<const int> axes) {
   Shape out{fields};
   out.insert(out.end(), shape.begin(), shape.end());

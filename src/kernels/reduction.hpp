@@ -23,6 +23,7 @@
 
 #include "cubist/chunk.hpp"
 #include "cubist/dtype.hpp"
+#include "kernels/op_registry.hpp"
 
 namespace cubist::kernels {
 
@@ -58,6 +59,18 @@ struct ReduceParams {
 // With need_reduction=false (median) "reduction" and "ddof" are not read.
 ReduceParams parse_reduce_params(const nlohmann::json& params, std::string_view op, std::size_t rank,
                                  bool need_reduction = true);
+
+// What reduce_combine and reduce_finalize share: one input of partial states [F, ...] of rank R + 1.
+struct StateInput {
+  ReduceParams p;
+  int fields = 0;
+  DType state = DType::Float64;
+  std::size_t rank = 0;  // of the state: R + 1
+};
+// Checks there is one input with a field axis and parses the params; `op` names the caller.
+StateInput read_state_input(const nlohmann::json& params, const OpSignature& sig, std::string_view op);
+// Checks the input's field axis holds exactly the reduction's F fields (after the caller's dtype check).
+void require_state_fields(const StateInput& in, const OpSignature& sig, std::string_view op);
 
 // The reduction of one C-contiguous chunk in canonical form: extent-1 axes dropped and
 // neighbouring axes of the same kind (kept/reduced) merged, so a (t, y, x) mean over t is a

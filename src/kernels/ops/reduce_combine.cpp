@@ -10,12 +10,7 @@
 namespace cubist::kernels {
 namespace {
 
-struct Prepared {
-  ReduceParams p;
-  int fields;
-  DType state;
-  std::size_t rank;  // of the state: R + 1
-};
+using Prepared = StateInput;
 
 // Folds state b into state a, n outputs per field.
 void merge_sum(Reduction r, DType state, void* a, const void* b, std::int64_t n) {
@@ -103,20 +98,11 @@ bool valid_state(Reduction r, DType s) {
 }
 
 std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignature& sig) {
-  if (sig.input_dtypes.size() != 1 || sig.input_shapes.size() != 1)
-    throw ValueError(fmt::format("reduce_combine: expects exactly one input, got {}", sig.input_dtypes.size()));
-  auto pr = std::make_shared<Prepared>();
-  pr->rank = sig.input_shapes[0].size();
-  if (pr->rank < 1) throw ValueError("reduce_combine: the input has no field axis (rank 0)");
-  pr->p = parse_reduce_params(params, "reduce_combine", pr->rank - 1);
-  pr->state = sig.input_dtypes[0];
+  auto pr = std::make_shared<Prepared>(read_state_input(params, sig, "reduce_combine"));
   if (!valid_state(pr->p.reduction, pr->state) || sig.out_dtype != pr->state)
     throw TypeError(fmt::format("reduce_combine: {} is not a {} state dtype (output {})", dtype_name(pr->state),
                                 reduction_name(pr->p.reduction), dtype_name(sig.out_dtype)));
-  pr->fields = reduction_info(pr->p.reduction, DType::Float64).fields;
-  if (sig.input_shapes[0][0] != pr->fields)
-    throw ValueError(fmt::format("reduce_combine: a {} state has {} fields, the input has shape {}",
-                                 reduction_name(pr->p.reduction), pr->fields, shape_to_string(sig.input_shapes[0])));
+  require_state_fields(*pr, sig, "reduce_combine");
   return pr;
 }
 

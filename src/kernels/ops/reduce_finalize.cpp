@@ -11,12 +11,8 @@
 namespace cubist::kernels {
 namespace {
 
-struct Prepared {
-  ReduceParams p;
-  int fields;
-  DType state;
-  DType result;
-  std::size_t rank;  // of the state: R + 1
+struct Prepared : StateInput {
+  DType result = DType::Float64;
 };
 
 template <class R> void finish(const Prepared& pr, const double* s, R* out, std::int64_t n) {
@@ -60,21 +56,11 @@ bool valid_pair(Reduction r, DType state, DType result) {
 }
 
 std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignature& sig) {
-  if (sig.input_dtypes.size() != 1 || sig.input_shapes.size() != 1)
-    throw ValueError(fmt::format("reduce_finalize: expects exactly one input, got {}", sig.input_dtypes.size()));
-  auto pr = std::make_shared<Prepared>();
-  pr->rank = sig.input_shapes[0].size();
-  if (pr->rank < 1) throw ValueError("reduce_finalize: the input has no field axis (rank 0)");
-  pr->p = parse_reduce_params(params, "reduce_finalize", pr->rank - 1);
-  pr->state = sig.input_dtypes[0];
-  pr->result = sig.out_dtype;
+  auto pr = std::make_shared<Prepared>(Prepared{read_state_input(params, sig, "reduce_finalize"), sig.out_dtype});
   if (!valid_pair(pr->p.reduction, pr->state, pr->result))
     throw TypeError(fmt::format("reduce_finalize: a {} state of dtype {} cannot give a {} result",
                                 reduction_name(pr->p.reduction), dtype_name(pr->state), dtype_name(pr->result)));
-  pr->fields = reduction_info(pr->p.reduction, DType::Float64).fields;
-  if (sig.input_shapes[0][0] != pr->fields)
-    throw ValueError(fmt::format("reduce_finalize: a {} state has {} fields, the input has shape {}",
-                                 reduction_name(pr->p.reduction), pr->fields, shape_to_string(sig.input_shapes[0])));
+  require_state_fields(*pr, sig, "reduce_finalize");
   return pr;
 }
 
