@@ -39,8 +39,9 @@ std::string layer_caption(const Layer& l) {
     detail = l.op;
   }
   double bytes = static_cast<double>(shape_size(l.grid.shape())) * static_cast<double>(itemsize(l.dtype));
-  return fmt::format("{}{}\n{} {}\n{} chunks, {}", l.label, detail.empty() ? "" : "\n" + detail, dtype_name(l.dtype),
-                     shape_to_string(l.grid.shape()), l.grid.total_chunks(), core::format_bytes(bytes));
+  std::string constant = l.constant ? fmt::format(" ({} constant)", l.constant->chunks.size()) : "";
+  return fmt::format("{}{}\n{} {}\n{} chunks{}, {}", l.label, detail.empty() ? "" : "\n" + detail, dtype_name(l.dtype),
+                     shape_to_string(l.grid.shape()), l.grid.total_chunks(), constant, core::format_bytes(bytes));
 }
 
 std::string layers_to_dot(const std::vector<LayerPtr>& outputs) {

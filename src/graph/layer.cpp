@@ -1,6 +1,7 @@
 #include "graph/layer.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <functional>
 #include <unordered_set>
 
@@ -46,6 +47,29 @@ LayerPtr make_layer(LayerSpec spec) {
   layer->dtype = spec.dtype;
   layer->literal = std::move(spec.literal);
   return layer;
+}
+
+bool ConstantChunks::contains(std::int64_t linear) const {
+  return std::binary_search(chunks.begin(), chunks.end(), linear);
+}
+
+LayerPtr with_constant_chunks(const Layer& layer, ConstantChunks constant) {
+  std::sort(constant.chunks.begin(), constant.chunks.end());
+  constant.chunks.erase(std::unique(constant.chunks.begin(), constant.chunks.end()), constant.chunks.end());
+  if (!constant.chunks.empty() && (constant.chunks.front() < 0 || constant.chunks.back() >= layer.grid.total_chunks()))
+    throw Error(fmt::format("layer '{}': constant chunk index outside its {} chunks", layer.label, layer.grid.total_chunks()));
+  auto out = std::make_shared<Layer>(layer);
+  if (constant.chunks.empty()) {
+    out->constant.reset();
+    return out;
+  }
+  // The key extends the layer's own: same layer, same constant chunks and value -> same key.
+  core::Hasher h;
+  h.add(layer.key).add(&constant.value, sizeof(double));
+  h.add(constant.chunks.data(), constant.chunks.size() * sizeof(std::int64_t));
+  out->key = fmt::format("{}-{}", layer.label, core::hex64(h.digest()));
+  out->constant = std::make_shared<const ConstantChunks>(std::move(constant));
+  return out;
 }
 
 std::vector<std::pair<std::int64_t, std::int64_t>> input_chunk_ranges(const Layer& layer, std::size_t slot,

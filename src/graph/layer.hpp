@@ -40,6 +40,15 @@ struct AxisDep {
   bool operator==(const AxisDep&) const = default;
 };
 
+// Output chunks whose every element is `value` (e.g. chunks of a clip entirely outside the
+// polygon): their tasks take no inputs, so culling drops every read they would have needed.
+// `chunks` holds sorted, unique linear chunk indices of the layer's grid.
+struct ConstantChunks {
+  std::vector<std::int64_t> chunks;
+  double value = 0;
+  bool contains(std::int64_t linear) const;
+};
+
 struct Layer;
 using LayerPtr = std::shared_ptr<const Layer>;
 
@@ -66,6 +75,7 @@ struct Layer {
   DType dtype = DType::Float64;
   std::shared_ptr<const std::vector<Chunk>> literal;  // chunks of in-memory data, if any
   std::string key;  // "<label>-<hash>": same op, params, inputs and grid give the same key
+  std::shared_ptr<const ConstantChunks> constant;  // optional; part of the key
 
   std::size_t rank() const { return grid.rank(); }
 };
@@ -84,6 +94,10 @@ struct LayerSpec {
 
 // Validates the spec (one AxisDep per input axis, sane out axes) and computes the key.
 LayerPtr make_layer(LayerSpec spec);
+
+// A copy of `layer` whose `constant.chunks` are filled with `constant.value` without reading
+// inputs (validated: indices within the grid; sorted and deduplicated here). The key changes.
+LayerPtr with_constant_chunks(const Layer& layer, ConstantChunks constant);
 
 // The [lo, hi) range of chunks along each axis of input `slot` that output chunk `out` needs.
 std::vector<std::pair<std::int64_t, std::int64_t>> input_chunk_ranges(const Layer& layer, std::size_t slot,

@@ -17,6 +17,11 @@ bool all_identity(const LayerInput& in) {
   return true;
 }
 
+// A rebuilt layer keeps the constant chunks of the layer it replaces.
+LayerPtr keep_constant(const Layer& original, LayerPtr rebuilt) {
+  return original.constant ? with_constant_chunks(*rebuilt, *original.constant) : rebuilt;
+}
+
 LayerPtr merge(const Layer& layer, std::vector<LayerInput> inputs,
                const std::unordered_map<const Layer*, int>& consumers,
                const std::unordered_set<const Layer*>& outputs) {
@@ -24,7 +29,8 @@ LayerPtr merge(const Layer& layer, std::vector<LayerInput> inputs,
   bool changed = false;
   for (std::size_t s = 0; s < inputs.size(); ++s) {
     const Layer& p = *inputs[s].layer;
-    if (p.kind != LayerKind::Elementwise || outputs.count(&p) || !all_identity(inputs[s])) continue;
+    // A producer with constant chunks keeps its own layer: inlined, its chunks would be computed.
+    if (p.kind != LayerKind::Elementwise || p.constant || outputs.count(&p) || !all_identity(inputs[s])) continue;
     auto it = consumers.find(&p);
     if (it == consumers.end() || it->second != 1) continue;
     // Producer p's inputs become inputs of this layer, their axes composed through p's mapping.
@@ -60,7 +66,7 @@ LayerPtr merge(const Layer& layer, std::vector<LayerInput> inputs,
     if (n.op == ExprOp::Input) n.args[0] = renumber[static_cast<std::size_t>(n.args[0])];
   Params params = layer.params;
   params["expr"] = expr.to_json();
-  return make_layer({layer.label, layer.op, layer.kind, std::move(params), std::move(kept), layer.grid, layer.dtype, nullptr, 0});
+  return keep_constant(layer, make_layer({layer.label, layer.op, layer.kind, std::move(params), std::move(kept), layer.grid, layer.dtype, nullptr, 0}));
 }
 
 }  // namespace
@@ -97,7 +103,7 @@ std::vector<LayerPtr> fuse_elementwise(const std::vector<LayerPtr>& outputs) {
       rebuilt[l] = merged;
     } else if (inputs_changed) {
       LayerSpec spec{l->label, l->op, l->kind, l->params, std::move(inputs), l->grid, l->dtype, l->literal, 0};
-      rebuilt[l] = make_layer(std::move(spec));
+      rebuilt[l] = keep_constant(*l, make_layer(std::move(spec)));
     }
     if (auto it = rebuilt.find(l); it != rebuilt.end() && output_set.count(l)) output_set.insert(it->second.get());
   }

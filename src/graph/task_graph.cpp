@@ -63,7 +63,6 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
   for (std::size_t i = 0; i < nl; ++i) layer_index[g.layers[i]] = static_cast<std::uint32_t>(i);
 
   // Cull: walk consumers before producers, marking the chunks each needs.
-  std::vector<std::vector<std::uint32_t>> task_of(nl);  // per layer, per chunk: task id or kNone
   std::vector<std::vector<char>> needed(nl);
   for (std::size_t i = 0; i < nl; ++i) needed[i].assign(static_cast<std::size_t>(g.layers[i]->grid.total_chunks()), 0);
   for (const auto& out : outputs) std::fill(needed[layer_index[out.get()]].begin(), needed[layer_index[out.get()]].end(), 1);
@@ -71,6 +70,7 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
     const Layer& l = *g.layers[i];
     for (std::int64_t c = 0; c < l.grid.total_chunks(); ++c) {
       if (!needed[i][static_cast<std::size_t>(c)]) continue;
+      if (l.constant && l.constant->contains(c)) continue;  // reads nothing
       auto idx = l.grid.unravel(c);
       for (std::size_t s = 0; s < l.inputs.size(); ++s) {
         auto& dst = needed[layer_index[l.inputs[s].layer.get()]];
@@ -79,16 +79,50 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
     }
   }
 
-  // Tasks in layer order (producers first), with deps in slot order.
+  // Constant chunks run as tasks of a "full" source layer over the same grid, placed just before
+  // their layer: no inputs, and the runtime needs nothing new to run them.
+  std::vector<const Layer*> original = std::move(g.layers);
+  std::vector<std::uint32_t> constant_layer(nl, kNone);
   for (std::size_t i = 0; i < nl; ++i) {
-    const Layer& l = *g.layers[i];
-    task_of[i].assign(needed[i].size(), kNone);
+    const Layer& l = *original[i];
+    bool any = false;
+    if (l.constant)
+      for (auto c : l.constant->chunks) any = any || needed[i][static_cast<std::size_t>(c)];
+    if (any) {
+      LayerSpec spec;
+      spec.label = l.label + "-constant";
+      spec.op = "full";
+      spec.kind = LayerKind::Source;
+      spec.params = {{"value", l.constant->value}};
+      spec.grid = l.grid;
+      spec.dtype = l.dtype;
+      g.owned.push_back(make_layer(std::move(spec)));
+      constant_layer[i] = static_cast<std::uint32_t>(g.layers.size());
+      g.layers.push_back(g.owned.back().get());
+    }
+    layer_index[&l] = static_cast<std::uint32_t>(g.layers.size());
+    g.layers.push_back(&l);
+  }
+
+  // Tasks in layer order (producers first), with deps in slot order.
+  std::vector<std::vector<std::uint32_t>> task_of_layer(g.layers.size());
+  for (std::size_t k = 0; k < nl; ++k) {
+    const Layer& l = *original[k];
+    const std::size_t i = layer_index[&l];
+    auto& mine = task_of_layer[i];
+    mine.assign(needed[k].size(), kNone);
     for (std::int64_t c = 0; c < l.grid.total_chunks(); ++c) {
-      if (!needed[i][static_cast<std::size_t>(c)]) continue;
+      if (!needed[k][static_cast<std::size_t>(c)]) continue;
+      if (l.constant && l.constant->contains(c)) {
+        mine[static_cast<std::size_t>(c)] = static_cast<std::uint32_t>(g.tasks.size());
+        auto d = static_cast<std::uint32_t>(g.deps.size());
+        g.tasks.push_back(Task{constant_layer[k], c, d, d});
+        continue;
+      }
       Task t{static_cast<std::uint32_t>(i), c, static_cast<std::uint32_t>(g.deps.size()), 0};
       auto idx = l.grid.unravel(c);
       for (std::size_t s = 0; s < l.inputs.size(); ++s) {
-        const auto& src = task_of[layer_index[l.inputs[s].layer.get()]];
+        const auto& src = task_of_layer[layer_index[l.inputs[s].layer.get()]];
         for_each_input_chunk(l, s, idx, [&](std::int64_t ic) {
           g.deps.push_back(src[static_cast<std::size_t>(ic)]);
           g.dep_slot.push_back(static_cast<std::uint16_t>(s));
@@ -96,11 +130,11 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
       }
       t.dep_end = static_cast<std::uint32_t>(g.deps.size());
       if (g.tasks.size() >= kNone - 1) throw Error("graph has more than 4 billion tasks");
-      task_of[i][static_cast<std::size_t>(c)] = static_cast<std::uint32_t>(g.tasks.size());
+      mine[static_cast<std::size_t>(c)] = static_cast<std::uint32_t>(g.tasks.size());
       g.tasks.push_back(t);
     }
   }
-  for (const auto& out : outputs) g.output_tasks.push_back(task_of[layer_index[out.get()]]);
+  for (const auto& out : outputs) g.output_tasks.push_back(task_of_layer[layer_index[out.get()]]);
 
   // Fusion: a task whose only consumer reads exactly it through a 1:1 dependency runs inside
   // that consumer's unit (dask's linear fusion: no scheduling, the chunk stays in cache).

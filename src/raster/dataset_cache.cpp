@@ -1,0 +1,44 @@
+#include "raster/dataset_cache.hpp"
+
+#include <fmt/format.h>
+
+#include <list>
+#include <memory>
+#include <utility>
+
+#include "cubist/error.hpp"
+#include "raster/raster.hpp"
+
+namespace cubist::raster {
+namespace {
+
+constexpr std::size_t kPerThread = 16;
+
+struct Entry {
+  std::string href;
+  GDALDatasetUniquePtr dataset;
+};
+
+}  // namespace
+
+GDALDataset& cached_dataset(const std::string& href) {
+  ensure_gdal();
+  thread_local std::list<Entry> lru;  // most recently used first
+  for (auto it = lru.begin(); it != lru.end(); ++it)
+    if (it->href == href) {
+      lru.splice(lru.begin(), lru, it);
+      return *lru.front().dataset;
+    }
+  CPLErrorReset();
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  GDALDatasetUniquePtr ds(GDALDataset::Open(gdal_path(href).c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  std::string why = CPLGetLastErrorMsg();
+  CPLPopErrorHandler();
+  if (!ds) throw IOError(fmt::format("{}: cannot open as a raster{}", href, why.empty() ? "" : ": " + why));
+  if (ds->GetRasterCount() < 1) throw IOError(fmt::format("{}: has no raster bands", href));
+  lru.push_front({href, std::move(ds)});
+  if (lru.size() > kPerThread) lru.pop_back();
+  return *lru.front().dataset;
+}
+
+}  // namespace cubist::raster

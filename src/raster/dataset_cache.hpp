@@ -1,0 +1,14 @@
+// Open GDAL datasets, cached per thread: a GDAL dataset handle must not be used by two threads at
+// once, and reopening a COG for every chunk would re-read its header.
+#pragma once
+#include <gdal_priv.h>
+
+#include <string>
+
+namespace cubist::raster {
+
+// The dataset for `href` (GDAL path computed here), opened at most once per thread while it stays
+// among the most recently used few. Throws IOError naming the href when it cannot be opened.
+GDALDataset& cached_dataset(const std::string& href);
+
+}  // namespace cubist::raster

@@ -1,0 +1,41 @@
+// GDAL configuration for COG reads (what rasterio/stackstac users set for cloud-native reads).
+#include <cpl_conv.h>
+#include <gdal.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "raster/raster.hpp"
+
+namespace cubist::raster {
+
+void ensure_gdal() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    GDALAllRegister();
+    // Only where the user chose nothing: an environment variable or a config option wins.
+    const std::pair<const char*, const char*> defaults[] = {
+        {"GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR"},  // no directory listing per COG
+        {"GDAL_HTTP_MERGE_CONSECUTIVE_RANGES", "YES"},
+        {"GDAL_HTTP_MULTIPLEX", "YES"},
+        {"GDAL_HTTP_MAX_RETRY", "5"},
+        {"GDAL_HTTP_RETRY_DELAY", "0.5"},
+        {"CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".tif,.tiff,.TIF,.TIFF"},
+        {"VSI_CACHE", "TRUE"},
+        {"VSI_CACHE_SIZE", "8388608"},  // per open file: datasets are cached per thread, so keep it small
+        {"GDAL_CACHEMAX", "256"},       // MB, shared block cache
+    };
+    for (const auto& [key, value] : defaults)
+      if (!std::getenv(key) && !CPLGetConfigOption(key, nullptr)) CPLSetConfigOption(key, value);
+  });
+}
+
+std::string gdal_path(const std::string& href) {
+  auto starts = [&](const char* p) { return href.rfind(p, 0) == 0; };
+  if (starts("http://") || starts("https://")) return "/vsicurl/" + href;
+  if (starts("file://")) return href.substr(7);
+  if (starts("s3://")) return "/vsis3/" + href.substr(5);
+  return href;
+}
+
+}  // namespace cubist::raster

@@ -1,0 +1,306 @@
+// probe() and read_into(): an asset's pixels on a target grid, through GDAL.
+#include <fmt/format.h>
+#include <gdal_priv.h>
+#include <gdalwarper.h>
+#include <ogr_spatialref.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "cubist/error.hpp"
+#include "raster/dataset_cache.hpp"
+#include "raster/raster.hpp"
+
+namespace cubist::raster {
+namespace {
+
+DType dtype_of_gdal(GDALDataType t, const std::string& href) {
+  switch (t) {
+    case GDT_Byte: return DType::UInt8;
+    case GDT_UInt16: return DType::UInt16;
+    case GDT_Int16: return DType::Int16;
+    case GDT_UInt32: return DType::UInt32;
+    case GDT_Int32: return DType::Int32;
+    case GDT_UInt64: return DType::UInt64;
+    case GDT_Int64: return DType::Int64;
+    case GDT_Float32: return DType::Float32;
+    case GDT_Float64: return DType::Float64;
+    default: throw IOError(fmt::format("{}: unsupported pixel type {}", href, GDALGetDataTypeName(t)));
+  }
+}
+
+Grid grid_of(GDALDataset& ds) {
+  Grid g;
+  const char* wkt = ds.GetProjectionRef();
+  g.crs_wkt = wkt ? wkt : "";
+  std::array<double, 6> gt{0, 1, 0, 0, 0, 1};
+  if (ds.GetGeoTransform(gt.data()) != CE_None) gt = {0, 1, 0, 0, 0, 1};
+  g.transform = Affine::from_gdal(gt);
+  g.width = ds.GetRasterXSize();
+  g.height = ds.GetRasterYSize();
+  return g;
+}
+
+GDALRasterBand& band_of(GDALDataset& ds, int band, const std::string& href) {
+  if (band < 1 || band > ds.GetRasterCount())
+    throw IOError(fmt::format("{}: band {} out of range (the raster has {} bands)", href, band, ds.GetRasterCount()));
+  return *ds.GetRasterBand(band);
+}
+
+// PROJ objects per thread, keyed by WKT: parsing a CRS per chunk would cost more than the read.
+struct CrsCache {
+  std::map<std::string, std::unique_ptr<OGRSpatialReference>> srs;
+  std::map<std::pair<std::string, std::string>, bool> same;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<OGRCoordinateTransformation>> transforms;
+
+  OGRSpatialReference& get(const std::string& wkt) {
+    auto& p = srs[wkt];
+    if (!p) {
+      p = std::make_unique<OGRSpatialReference>();
+      p->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+      if (p->importFromWkt(wkt.c_str()) != OGRERR_NONE) {
+        srs.erase(wkt);
+        throw ValueError(fmt::format("invalid CRS WKT: {}", wkt.substr(0, 80)));
+      }
+    }
+    return *p;
+  }
+  bool is_same(const std::string& a, const std::string& b) {
+    if (a == b) return true;
+    auto key = std::make_pair(a, b);
+    auto it = same.find(key);
+    if (it != same.end()) return it->second;
+    bool s = get(a).IsSame(&get(b));
+    same[key] = s;
+    return s;
+  }
+  OGRCoordinateTransformation& transform(const std::string& from, const std::string& to) {
+    auto& t = transforms[{from, to}];
+    if (!t) {
+      t.reset(OGRCreateCoordinateTransformation(&get(from), &get(to)));
+      if (!t) throw ValueError("no coordinate transformation between the asset's CRS and the target CRS");
+    }
+    return *t;
+  }
+};
+
+CrsCache& crs_cache() {
+  thread_local CrsCache cache;
+  return cache;
+}
+
+Bounds bounds_of(const Grid& g) {
+  const Affine& t = g.transform;
+  double xs[4] = {t.c, t.c + t.a * static_cast<double>(g.width), t.c + t.b * static_cast<double>(g.height),
+                  t.c + t.a * static_cast<double>(g.width) + t.b * static_cast<double>(g.height)};
+  double ys[4] = {t.f, t.f + t.d * static_cast<double>(g.width), t.f + t.e * static_cast<double>(g.height),
+                  t.f + t.d * static_cast<double>(g.width) + t.e * static_cast<double>(g.height)};
+  return {*std::min_element(xs, xs + 4), *std::min_element(ys, ys + 4), *std::max_element(xs, xs + 4),
+          *std::max_element(ys, ys + 4)};
+}
+
+bool overlaps(const Bounds& a, const Bounds& b) {
+  return a.minx < b.maxx && b.minx < a.maxx && a.miny < b.maxy && b.miny < a.maxy;
+}
+
+GDALResampleAlg gdal_resampling(Resampling r) {
+  switch (r) {
+    case Resampling::Nearest: return GRA_NearestNeighbour;
+    case Resampling::Bilinear: return GRA_Bilinear;
+    case Resampling::Cubic: return GRA_Cubic;
+    case Resampling::CubicSpline: return GRA_CubicSpline;
+    case Resampling::Lanczos: return GRA_Lanczos;
+    case Resampling::Average: return GRA_Average;
+    case Resampling::Mode: return GRA_Mode;
+    case Resampling::Min: return GRA_Min;
+    case Resampling::Max: return GRA_Max;
+    case Resampling::Med: return GRA_Med;
+    case Resampling::Q1: return GRA_Q1;
+    case Resampling::Q3: return GRA_Q3;
+  }
+  return GRA_NearestNeighbour;
+}
+
+// Converts raw values (float64, NaN = not covered) to the chunk's dtype: nodata -> fill, rescale.
+void store(const std::vector<double>& raw, std::int64_t width, std::int64_t x0, std::int64_t y0, std::int64_t w,
+           std::int64_t h, const AssetRead& asset, std::optional<double> nodata, double fill, std::int64_t out_width,
+           Chunk& out) {
+  visit_dtype(out.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    auto dst = out.mutable_values<T>();
+    const T fill_t = static_cast<T>(fill);
+    for (std::int64_t r = 0; r < h; ++r) {
+      const double* src = raw.data() + r * width;
+      T* row = dst.data() + (y0 + r) * out_width + x0;
+      for (std::int64_t c = 0; c < w; ++c) {
+        double v = src[c];
+        if (std::isnan(v) || (nodata && v == *nodata)) {
+          row[c] = fill_t;
+        } else {
+          if (asset.rescale) v = v * asset.scale + asset.offset;
+          row[c] = static_cast<T>(v);
+        }
+      }
+    }
+  });
+}
+
+void fill_chunk(Chunk& out, double fill) {
+  visit_dtype(out.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    auto v = out.mutable_values<T>();
+    std::fill(v.begin(), v.end(), static_cast<T>(fill));
+  });
+}
+
+}  // namespace
+
+RasterInfo probe(const std::string& href) {
+  GDALDataset& ds = cached_dataset(href);
+  RasterInfo info;
+  info.grid = grid_of(ds);
+  info.band_count = ds.GetRasterCount();
+  GDALRasterBand& b = band_of(ds, 1, href);
+  info.dtype = dtype_of_gdal(b.GetRasterDataType(), href);
+  int has = 0;
+  double nd = b.GetNoDataValue(&has);
+  if (has) info.nodata = nd;
+  b.GetBlockSize(&info.block_x, &info.block_y);
+  info.overview_count = b.GetOverviewCount();
+  return info;
+}
+
+Resampling resampling_from_string(const std::string& name) {
+  static const std::pair<const char*, Resampling> names[] = {
+      {"nearest", Resampling::Nearest}, {"bilinear", Resampling::Bilinear}, {"cubic", Resampling::Cubic},
+      {"cubic_spline", Resampling::CubicSpline}, {"lanczos", Resampling::Lanczos}, {"average", Resampling::Average},
+      {"mode", Resampling::Mode}, {"min", Resampling::Min}, {"max", Resampling::Max}, {"med", Resampling::Med},
+      {"q1", Resampling::Q1}, {"q3", Resampling::Q3}};
+  for (const auto& [n, r] : names)
+    if (name == n) return r;
+  throw ValueError(fmt::format("unknown resampling '{}' (nearest, bilinear, cubic, cubic_spline, lanczos, average, "
+                               "mode, min, max, med, q1, q3)",
+                               name));
+}
+
+bool aligned(const Grid& source, const Grid& target, std::int64_t& col_off, std::int64_t& row_off) {
+  const Affine &s = source.transform, &t = target.transform;
+  auto close = [](double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), std::abs(b)); };
+  if (s.b != 0 || s.d != 0 || t.b != 0 || t.d != 0 || !close(s.a, t.a) || !close(s.e, t.e)) return false;
+  double cx = (t.c - s.c) / s.a, ry = (t.f - s.f) / s.e;
+  if (std::abs(cx - std::round(cx)) > 1e-6 || std::abs(ry - std::round(ry)) > 1e-6) return false;
+  if (!source.crs_wkt.empty() && !target.crs_wkt.empty() && !crs_cache().is_same(source.crs_wkt, target.crs_wkt))
+    return false;
+  col_off = static_cast<std::int64_t>(std::llround(cx));
+  row_off = static_cast<std::int64_t>(std::llround(ry));
+  return true;
+}
+
+bool read_into(const AssetRead& asset, const Grid& target, double fill_value, Chunk& out) {
+  if (out.shape() != Shape{target.height, target.width})
+    throw ValueError(fmt::format("read_into {}: chunk shape {} is not the target's {} x {}", asset.href,
+                                 shape_to_string(out.shape()), target.height, target.width));
+  if (!is_numeric(out.dtype()) || out.dtype() == DType::Bool)
+    throw TypeError(fmt::format("read_into {}: cannot read into a {} chunk", asset.href, dtype_name(out.dtype())));
+  GDALDataset* ds = nullptr;
+  auto dataset = [&]() -> GDALDataset& {
+    if (!ds) ds = &cached_dataset(asset.href);
+    return *ds;
+  };
+  const Grid source = asset.source_grid ? *asset.source_grid : grid_of(dataset());
+
+  std::int64_t col_off = 0, row_off = 0;
+  if (aligned(source, target, col_off, row_off)) {
+    // Same grid up to an integer offset: one windowed read of the overlapping part.
+    const std::int64_t x0 = std::max<std::int64_t>(0, -col_off), y0 = std::max<std::int64_t>(0, -row_off);
+    const std::int64_t x1 = std::min(target.width, source.width - col_off);
+    const std::int64_t y1 = std::min(target.height, source.height - row_off);
+    if (x0 >= x1 || y0 >= y1) return false;
+    GDALRasterBand& band = band_of(dataset(), asset.band, asset.href);
+    std::optional<double> nodata = asset.nodata;
+    if (!nodata) {
+      int has = 0;
+      double nd = band.GetNoDataValue(&has);
+      if (has) nodata = nd;
+    }
+    const std::int64_t w = x1 - x0, h = y1 - y0;
+    thread_local std::vector<double> raw;
+    raw.resize(static_cast<std::size_t>(w * h));
+    CPLErrorReset();
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLErr err = band.RasterIO(GF_Read, static_cast<int>(col_off + x0), static_cast<int>(row_off + y0), static_cast<int>(w),
+                               static_cast<int>(h), raw.data(), static_cast<int>(w), static_cast<int>(h), GDT_Float64, 0, 0,
+                               nullptr);
+    std::string why = CPLGetLastErrorMsg();
+    CPLPopErrorHandler();
+    if (err != CE_None) throw IOError(fmt::format("{}: read failed: {}", asset.href, why));
+    if (w != target.width || h != target.height) fill_chunk(out, fill_value);
+    store(raw, w, x0, y0, w, h, asset, nodata, fill_value, target.width, out);
+    return true;
+  }
+
+  // Different grid: skip when the footprints do not meet, else warp just this window.
+  Bounds tb = bounds_of(target), sb = bounds_of(source);
+  if (!source.crs_wkt.empty() && !target.crs_wkt.empty() && !crs_cache().is_same(source.crs_wkt, target.crs_wkt)) {
+    auto& t = crs_cache().transform(target.crs_wkt, source.crs_wkt);
+    Bounds in_src;
+    if (!t.TransformBounds(tb.minx, tb.miny, tb.maxx, tb.maxy, &in_src.minx, &in_src.miny, &in_src.maxx, &in_src.maxy, 21))
+      return false;
+    tb = in_src;
+  }
+  if (!overlaps(tb, sb)) return false;
+  GDALDataset& src = dataset();
+  GDALRasterBand& band = band_of(src, asset.band, asset.href);
+  std::optional<double> nodata = asset.nodata;
+  if (!nodata) {
+    int has = 0;
+    double nd = band.GetNoDataValue(&has);
+    if (has) nodata = nd;
+  }
+  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+  GDALDatasetUniquePtr dst(mem->Create("", static_cast<int>(target.width), static_cast<int>(target.height), 1, GDT_Float64,
+                                       nullptr));
+  auto gt = target.transform.to_gdal();
+  dst->SetGeoTransform(gt.data());
+  const std::string dst_wkt = target.crs_wkt.empty() ? source.crs_wkt : target.crs_wkt;
+  const std::string src_wkt = src.GetProjectionRef() ? src.GetProjectionRef() : "";
+  dst->SetProjection(dst_wkt.c_str());
+  dst->GetRasterBand(1)->Fill(std::nan(""));
+
+  GDALWarpOptions* wo = GDALCreateWarpOptions();
+  wo->eResampleAlg = gdal_resampling(asset.resampling);
+  wo->eWorkingDataType = GDT_Float64;
+  wo->nBandCount = 1;
+  wo->panSrcBands = static_cast<int*>(CPLMalloc(sizeof(int)));
+  wo->panSrcBands[0] = asset.band;
+  wo->panDstBands = static_cast<int*>(CPLMalloc(sizeof(int)));
+  wo->panDstBands[0] = 1;
+  if (nodata) {
+    wo->padfSrcNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
+    wo->padfSrcNoDataReal[0] = *nodata;
+  }
+  wo->padfDstNoDataReal = static_cast<double*>(CPLMalloc(sizeof(double)));
+  wo->padfDstNoDataReal[0] = std::nan("");
+  wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST", "NO_DATA");
+  CPLErrorReset();
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  CPLErr err = GDALReprojectImage(GDALDataset::ToHandle(&src), src_wkt.c_str(), GDALDataset::ToHandle(dst.get()),
+                                  dst_wkt.c_str(), wo->eResampleAlg, 0, 0.125, nullptr, nullptr, wo);
+  std::string why = CPLGetLastErrorMsg();
+  CPLPopErrorHandler();
+  GDALDestroyWarpOptions(wo);
+  if (err != CE_None) throw IOError(fmt::format("{}: warped read failed: {}", asset.href, why));
+  thread_local std::vector<double> raw;
+  raw.resize(static_cast<std::size_t>(target.width * target.height));
+  if (dst->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, static_cast<int>(target.width), static_cast<int>(target.height),
+                                      raw.data(), static_cast<int>(target.width), static_cast<int>(target.height),
+                                      GDT_Float64, 0, 0, nullptr) != CE_None)
+    throw IOError(fmt::format("{}: warped read failed", asset.href));
+  store(raw, target.width, 0, 0, target.width, target.height, asset, nodata, fill_value, target.width, out);
+  return true;
+}
+
+}  // namespace cubist::raster
