@@ -1,0 +1,313 @@
+#include "net/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cubist/error.hpp"
+#include "cubist/version.hpp"
+
+namespace cubist::net {
+namespace {
+
+void global_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw IOError("libcurl: curl_global_init failed");
+  });
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+// A one-line excerpt of a response body for error messages.
+std::string excerpt(const std::string& body, std::size_t max_chars = 200) {
+  std::string out;
+  for (char c : body.substr(0, max_chars)) out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+  out = trim(out);
+  if (body.size() > max_chars) out += "...";
+  return out.empty() ? "(empty body)" : out;
+}
+
+bool retryable_status(long status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+bool retryable_curl_error(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Retry-After as delta-seconds or an HTTP date; nullopt when absent or unparsable.
+std::optional<double> retry_after_seconds(const std::map<std::string, std::string>& headers) {
+  auto it = headers.find("retry-after");
+  if (it == headers.end()) return std::nullopt;
+  const std::string v = trim(it->second);
+  if (!v.empty() && std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return std::stod(v);
+  time_t when = curl_getdate(v.c_str(), nullptr);
+  if (when < 0) return std::nullopt;
+  return std::max(0.0, std::difftime(when, std::time(nullptr)));
+}
+
+size_t write_body(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+// Header lines of every response in a redirect chain arrive here; a status line starts a new
+// response, so only the final response's headers are kept.
+size_t write_header(char* data, size_t size, size_t n, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  std::string line(data, size * n);
+  if (line.rfind("HTTP/", 0) == 0) {
+    headers->clear();
+  } else if (auto colon = line.find(':'); colon != std::string::npos) {
+    (*headers)[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+  }
+  return size * n;
+}
+
+struct EasyDeleter {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
+
+struct Request {
+  std::string method;  // GET or POST
+  std::string url;
+  Headers headers;
+  std::string body;  // POST only
+};
+
+struct Attempt {
+  CURLcode code = CURLE_OK;
+  std::string curl_message;
+  HttpResponse response;
+};
+
+}  // namespace
+
+struct HttpClient::Impl {
+  HttpOptions options;
+  std::mutex mutex;
+  std::vector<EasyHandle> idle;  // handles keep their connection cache: reuse = keep-alive
+  std::atomic<std::uint64_t> requests{0}, retries{0}, bytes_received{0};
+
+  explicit Impl(HttpOptions o) : options(std::move(o)) {
+    if (options.user_agent.empty()) options.user_agent = std::string("cubist/") + kVersion;
+    if (options.max_retries < 0) throw ValueError(fmt::format("HttpOptions.max_retries must be >= 0, got {}", options.max_retries));
+    if (!(options.timeout_seconds > 0) || !(options.connect_timeout_seconds > 0))
+      throw ValueError("HttpOptions timeouts must be > 0 seconds");
+  }
+
+  EasyHandle acquire() {
+    {
+      std::lock_guard lock(mutex);
+      if (!idle.empty()) {
+        EasyHandle h = std::move(idle.back());
+        idle.pop_back();
+        return h;
+      }
+    }
+    EasyHandle h(curl_easy_init());
+    if (!h) throw IOError("libcurl: curl_easy_init failed");
+    return h;
+  }
+
+  void release(EasyHandle h) {
+    std::lock_guard lock(mutex);
+    idle.push_back(std::move(h));
+  }
+
+  Attempt perform_once(const Request& req) {
+    EasyHandle h = acquire();
+    CURL* c = h.get();
+    curl_easy_reset(c);  // clears options, keeps the connection cache
+    Attempt a;
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // required with threads
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_seconds * 1000));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout_seconds * 1000));
+    curl_easy_setopt(c, CURLOPT_USERAGENT, options.user_agent.c_str());
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &a.response.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, write_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &a.response.headers);
+    bool ranged = false;
+    struct curl_slist* list = nullptr;
+    for (const auto& [k, v] : req.headers) {
+      if (lower(k) == "range") ranged = true;
+      list = curl_slist_append(list, (k + ": " + v).c_str());
+    }
+    // Compressed transfer for whole documents (JSON); never for byte ranges, whose offsets
+    // refer to the stored bytes.
+    if (!ranged) curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    if (req.method == "POST") {
+      curl_easy_setopt(c, CURLOPT_POST, 1L);
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+    a.code = curl_easy_perform(c);
+    curl_slist_free_all(list);
+    requests.fetch_add(1, std::memory_order_relaxed);
+    bytes_received.fetch_add(a.response.body.size(), std::memory_order_relaxed);
+    if (a.code == CURLE_OK) {
+      curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.response.status);
+      char* eff = nullptr;
+      curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
+      a.response.url = eff ? eff : req.url;
+    } else {
+      a.curl_message = errbuf[0] ? trim(errbuf) : curl_easy_strerror(a.code);
+    }
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);  // errbuf dies with this frame
+    release(std::move(h));
+    return a;
+  }
+
+  double backoff_delay(int retry, std::mt19937_64& rng) const {
+    double d = std::min(options.max_backoff_seconds, options.backoff_seconds * std::pow(2.0, retry));
+    // "Equal jitter": half fixed, half random, so many clients failing together spread out.
+    return d / 2 + std::uniform_real_distribution<double>(0, d / 2)(rng);
+  }
+
+  // Runs the request with retries; returns the final response, whatever its status.
+  // Transport errors after the last attempt throw IOError.
+  HttpResponse perform(const Request& req) {
+    global_init_once();
+    if (!is_http_url(req.url))
+      throw ValueError(fmt::format("not an http(s) URL: '{}' (only http:// and https:// are supported)", req.url));
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    const int attempts = options.max_retries + 1;
+    for (int i = 0;; ++i) {
+      if (i > 0) retries.fetch_add(1, std::memory_order_relaxed);
+      Attempt a = perform_once(req);
+      const bool last = i + 1 >= attempts;
+      if (a.code != CURLE_OK) {
+        if (last || !retryable_curl_error(a.code))
+          throw IOError(fmt::format("{} {} failed after {} attempt{}: {}", req.method, req.url, i + 1,
+                                    i == 0 ? "" : "s", a.curl_message));
+        std::this_thread::sleep_for(std::chrono::duration<double>(backoff_delay(i, rng)));
+        continue;
+      }
+      if (last || !retryable_status(a.response.status)) return std::move(a.response);
+      double delay = backoff_delay(i, rng);
+      if (auto ra = retry_after_seconds(a.response.headers))
+        delay = std::min(std::max(delay, *ra), std::max(options.max_backoff_seconds, delay));
+      std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+    }
+  }
+
+  [[noreturn]] void throw_status(const Request& req, const HttpResponse& r) const {
+    // Retryable statuses got every attempt; others were final at the first.
+    const int attempts = retryable_status(r.status) ? options.max_retries + 1 : 1;
+    throw IOError(fmt::format("HTTP {} from {} {}{}: {}", r.status, req.method, req.url,
+                              attempts > 1 ? fmt::format(" after {} attempts", attempts) : "",
+                              excerpt(r.body)));
+  }
+
+  HttpResponse checked(const Request& req) {
+    HttpResponse r = perform(req);
+    if (r.status < 200 || r.status >= 300) throw_status(req, r);
+    return r;
+  }
+};
+
+bool is_http_url(const std::string& s) {
+  const std::string l = lower(s.substr(0, 8));
+  return (l.rfind("http://", 0) == 0 && s.size() > 7) || (l.rfind("https://", 0) == 0 && s.size() > 8);
+}
+
+HttpClient::HttpClient(HttpOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {
+  global_init_once();
+}
+HttpClient::~HttpClient() = default;
+HttpClient::HttpClient(const HttpClient&) = default;
+HttpClient& HttpClient::operator=(const HttpClient&) = default;
+
+HttpResponse HttpClient::get(const std::string& url, const Headers& extra) const {
+  return impl_->checked(Request{"GET", url, extra, {}});
+}
+
+HttpResponse HttpClient::post_json(const std::string& url, const nlohmann::json& body, const Headers& extra) const {
+  Headers h = extra;
+  h.emplace_back("Content-Type", "application/json");
+  h.emplace_back("Accept", "application/json, application/geo+json, */*");
+  return impl_->checked(Request{"POST", url, std::move(h), body.dump()});
+}
+
+std::string HttpClient::get_range(const std::string& url, std::int64_t offset, std::int64_t length) const {
+  if (offset < 0 || length < 0)
+    throw ValueError(fmt::format("get_range {}: offset and length must be >= 0, got {} and {}", url, offset, length));
+  if (length == 0) return {};
+  Request req{"GET", url, {{"Range", fmt::format("bytes={}-{}", offset, offset + length - 1)}}, {}};
+  HttpResponse r = impl_->perform(req);
+  if (r.status == 416) return {};  // the range starts at or past the end
+  if (r.status == 200) {           // the server ignored Range and sent everything
+    if (static_cast<std::uint64_t>(offset) >= r.body.size()) return {};
+    return r.body.substr(static_cast<std::size_t>(offset), static_cast<std::size_t>(length));
+  }
+  if (r.status != 206) impl_->throw_status(req, r);
+  // Check the server sent the range we asked for: a wrong one would silently corrupt data.
+  auto cr = r.headers.find("content-range");
+  long long start = -1, end = -1;
+  if (cr == r.headers.end() || std::sscanf(cr->second.c_str(), "bytes %lld-%lld", &start, &end) != 2 ||
+      start != offset || end < start || static_cast<std::uint64_t>(end - start + 1) != r.body.size() ||
+      static_cast<std::int64_t>(r.body.size()) > length)
+    throw IOError(fmt::format("GET {} bytes {}-{}: the server answered 206 with Content-Range '{}' and {} bytes",
+                              url, offset, offset + length - 1, cr == r.headers.end() ? "" : cr->second,
+                              r.body.size()));
+  return std::move(r.body);
+}
+
+std::optional<std::string> HttpClient::get_if_exists(const std::string& url) const {
+  Request req{"GET", url, {}, {}};
+  HttpResponse r = impl_->perform(req);
+  if (r.status == 404 || r.status == 410 || r.status == 403) return std::nullopt;
+  if (r.status < 200 || r.status >= 300) impl_->throw_status(req, r);
+  return std::move(r.body);
+}
+
+HttpStats HttpClient::stats() const {
+  return HttpStats{impl_->requests.load(), impl_->retries.load(), impl_->bytes_received.load()};
+}
+
+const HttpOptions& HttpClient::options() const { return impl_->options; }
+
+}  // namespace cubist::net

@@ -1,0 +1,74 @@
+// The one HTTP client of the engine (STAC API, Zarr over HTTP, anything else that fetches URLs).
+// One implementation means one place for retries, timeouts, connection reuse and error messages.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cubist::net {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpOptions {
+  int max_retries = 4;                 // extra attempts after the first, on retryable failures
+  double backoff_seconds = 0.25;       // first retry delay; doubles each retry, with jitter
+  double max_backoff_seconds = 8;      // cap for one delay (also caps a server's Retry-After)
+  double timeout_seconds = 60;         // whole request, per attempt
+  double connect_timeout_seconds = 10;
+  std::string user_agent;              // empty: "cubist/<version>"
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names, of the final response
+  std::string url;                             // effective URL after redirects
+};
+
+struct HttpStats {
+  std::uint64_t requests = 0;        // attempts sent (retries included)
+  std::uint64_t retries = 0;         // attempts that were retries
+  std::uint64_t bytes_received = 0;  // response body bytes
+};
+
+// Thread-safe: one client may be used from many threads at once. Copies share connections
+// and statistics. Connections are kept alive and reused across requests.
+// Retries (exponential backoff with jitter, Retry-After honoured) on 429/500/502/503/504,
+// connection failures and timeouts. After the last attempt a non-2xx status throws IOError:
+// "HTTP 503 from GET <url> after 5 attempts: <body excerpt>".
+// Only http:// and https:// URLs are accepted (ValueError otherwise).
+class HttpClient {
+ public:
+  explicit HttpClient(HttpOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&);
+  HttpClient& operator=(const HttpClient&);
+
+  HttpResponse get(const std::string& url, const Headers& extra = {}) const;
+  HttpResponse post_json(const std::string& url, const nlohmann::json& body,
+                         const Headers& extra = {}) const;
+  // Bytes [offset, offset + length) of the resource; fewer at its end, empty past it.
+  std::string get_range(const std::string& url, std::int64_t offset, std::int64_t length) const;
+  // The body, or nullopt when the resource does not exist (404, 410, and 403: public object
+  // stores such as S3 answer 403 for a missing key when listing is not allowed).
+  std::optional<std::string> get_if_exists(const std::string& url) const;
+
+  HttpStats stats() const;
+  const HttpOptions& options() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// True for http:// and https:// URLs (case-insensitive scheme).
+bool is_http_url(const std::string& s);
+
+}  // namespace cubist::net
