@@ -1,0 +1,122 @@
+// Op "stac_read": one (time, band, y, x) chunk of a stack() cube. For every (time, band) cell of
+// the chunk, the asset is read (windowed, or warped when its grid differs) onto the chunk's
+// window of the output grid, only when its footprint overlaps that window; anything else is the
+// fill value without I/O. With skip_bad_assets an unreadable asset warns once and is filled;
+// otherwise the task fails naming the item, asset and href (the scheduler adds layer and chunk).
+#include <algorithm>
+#include <cstdio>
+#include <fmt/format.h>
+#include <mutex>
+#include <set>
+
+#include "cubist/error.hpp"
+#include "kernels/op_registry.hpp"
+#include "raster/raster.hpp"
+#include "stac/read_params.hpp"
+
+namespace cubist::stac {
+namespace {
+
+struct Prepared {
+  ReadParams params;
+  raster::Resampling resampling = raster::Resampling::Nearest;
+  // Hrefs found unreadable (skip_bad_assets): warned about once, never opened again.
+  mutable std::mutex bad_mutex;
+  mutable std::set<std::string> bad_hrefs;
+};
+
+std::shared_ptr<const void> prepare(const nlohmann::json& j, const kernels::OpSignature& sig) {
+  raster::ensure_gdal();
+  auto p = std::make_shared<Prepared>();
+  p->params = ReadParams::from_json(j);
+  p->resampling = raster::resampling_from_string(p->params.resampling);
+  const auto& rp = p->params;
+  const Shape expected{rp.times, rp.bands, rp.output.height, rp.output.width};
+  if (sig.out_shape != expected)
+    throw ValueError(fmt::format("stac_read: the layer's shape {} differs from its parameters' {}",
+                                 shape_to_string(sig.out_shape), shape_to_string(expected)));
+  if (sig.out_dtype != rp.dtype)
+    throw TypeError(fmt::format("stac_read: the layer's dtype {} differs from its parameters' {}", dtype_name(sig.out_dtype),
+                                dtype_name(rp.dtype)));
+  return p;
+}
+
+// Fills a plane (a contiguous 2-d chunk) with the fill value in its dtype.
+void fill_plane(Chunk& plane, double value) {
+  visit_dtype(plane.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    auto v = plane.mutable_values<T>();
+    std::fill(v.begin(), v.end(), static_cast<T>(value));
+  });
+}
+
+bool overlaps(const Bounds& a, const Bounds& b) {
+  return a.minx < b.maxx && b.minx < a.maxx && a.miny < b.maxy && b.miny < a.maxy;
+}
+
+Chunk run(const kernels::TaskContext& ctx) {
+  const auto& P = ctx.params<Prepared>();
+  const ReadParams& rp = P.params;
+  const Shape shape = ctx.shape();
+  Chunk out = Chunk::allocate(rp.dtype, shape);
+  const std::int64_t t0 = ctx.out_offset[0], b0 = ctx.out_offset[1], y0 = ctx.out_offset[2], x0 = ctx.out_offset[3];
+  const std::int64_t ny = shape[2], nx = shape[3];
+
+  // The chunk's window of the output grid.
+  const Affine& T = rp.output.transform;
+  raster::Grid window;
+  window.crs_wkt = rp.output.crs_wkt;
+  window.transform = Affine{T.a, T.b, T.c + T.a * static_cast<double>(x0) + T.b * static_cast<double>(y0),
+                            T.d, T.e, T.f + T.d * static_cast<double>(x0) + T.e * static_cast<double>(y0)};
+  window.width = nx;
+  window.height = ny;
+  const double xa = window.transform.c, xb = window.transform.c + T.a * static_cast<double>(nx);
+  const double ya = window.transform.f, yb = window.transform.f + T.e * static_cast<double>(ny);
+  const Bounds window_bounds{std::min(xa, xb), std::min(ya, yb), std::max(xa, xb), std::max(ya, yb)};
+
+  const std::size_t plane_bytes = static_cast<std::size_t>(ny * nx) * itemsize(rp.dtype);
+  auto* base = static_cast<std::byte*>(out.mutable_raw());
+  for (std::int64_t t = 0; t < shape[0]; ++t) {
+    for (std::int64_t b = 0; b < shape[1]; ++b) {
+      std::byte* plane_ptr = base + static_cast<std::size_t>(t * shape[1] + b) * plane_bytes;
+      Chunk plane = Chunk::wrap(rp.dtype, {ny, nx}, {}, plane_ptr);
+      const ReadCell& c = rp.cell(t0 + t, b0 + b);
+      bool written = false;
+      if (!c.href.empty() && overlaps(c.footprint, window_bounds)) {
+        bool known_bad = false;
+        if (rp.skip_bad_assets) {
+          std::lock_guard lock(P.bad_mutex);
+          known_bad = P.bad_hrefs.count(c.href) > 0;
+        }
+        if (!known_bad) {
+          raster::AssetRead read;
+          read.href = c.href;
+          read.source_grid = raster::Grid{rp.crs_table[c.crs_index], c.transform, c.width, c.height};
+          read.nodata = c.nodata;
+          read.scale = c.scale;
+          read.offset = c.offset;
+          read.rescale = rp.rescale;
+          read.resampling = P.resampling;
+          try {
+            written = raster::read_into(read, window, rp.fill_value, plane);
+          } catch (const Error& e) {
+            if (!rp.skip_bad_assets)
+              throw IOError(fmt::format("stac_read: item '{}' asset '{}' ({}): {}", c.item_id, c.asset_key, c.href, e.what()));
+            std::lock_guard lock(P.bad_mutex);
+            if (P.bad_hrefs.insert(c.href).second)
+              std::fprintf(stderr, "cubist: warning: skipping unreadable asset '%s' of item '%s' (%s): %s\n",
+                           c.asset_key.c_str(), c.item_id.c_str(), c.href.c_str(), e.what());
+            written = false;
+          }
+        }
+      }
+      if (!written) fill_plane(plane, rp.fill_value);
+    }
+  }
+  return out;
+}
+
+const kernels::OpRegistration kRegister{kernels::OpDef{"stac_read", prepare, run}};
+
+}  // namespace
+}  // namespace cubist::stac

@@ -1,0 +1,33 @@
+// stack()'s planning, separate from building the DataArray so tests can check it directly:
+// which asset fills each (time, band) cell, and the output grid (stackstac's prepare_items).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cubist/geo.hpp"
+#include "cubist/stac.hpp"
+#include "stac/read_params.hpp"
+
+namespace cubist::stac {
+
+struct StackPlan {
+  int epsg = 0;
+  Crs crs;
+  double xres = 0, yres = 0;            // positive pixel sizes
+  Bounds bounds;                        // of the output grid (snapped)
+  std::int64_t width = 0, height = 0;
+  Affine transform;                     // north-up: (xres, 0, minx, 0, -yres, maxy)
+  std::vector<const Item*> items;       // sorted by datetime (stable)
+  std::vector<std::string> bands;       // asset keys, in band order
+  ReadParams read;                      // the stac_read parameters
+};
+
+// Validates the items and options and computes everything stack() needs, without any I/O.
+// Errors are one line naming the item, asset or option at fault.
+StackPlan plan_stack(const ItemCollection& items, const StackOptions& options);
+
+// stackstac's snapped_bounds: outward to multiples of the resolution.
+Bounds snap_bounds(const Bounds& b, double xres, double yres);
+
+}  // namespace cubist::stac

@@ -1,0 +1,207 @@
+// stack(): the output grid and coordinates against hand-computed values, bad input, the lazy
+// repr of a ~1 TB cube, and pixels of small GeoTIFFs written here with GDAL (aligned and
+// misaligned grids, nodata, scale/offset, a missing file with and without skip_bad_assets).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fmt/format.h>
+#include <cpl_conv.h>
+#include <gdal.h>
+#include <ogr_srs_api.h>
+
+#include "cubist/datetime.hpp"
+#include "cubist/error.hpp"
+#include "cubist/stac.hpp"
+#include "stac/stack_plan.hpp"
+#include "stac_test_util.hpp"
+
+using namespace cubist;
+using nlohmann::json;
+using stac_test::make_item;
+
+namespace {
+
+template <class E>
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+ItemCollection collection(const std::vector<json>& features) {
+  std::vector<Item> items;
+  for (const auto& f : features) items.push_back(Item::from_json(f));
+  return ItemCollection(std::move(items));
+}
+
+// Two items in EPSG:32632: A (200 x 100 px at 10 m from 600000, 5200000), B (100 x 100 px at
+// 10 m from 600995, 5199505), B acquired first.
+ItemCollection two_items() {
+  json a = make_item("A", "2023-05-02T10:00:00Z", 32632, {10, 0, 600000, 0, -10, 5200000}, {100, 200});
+  json b = make_item("B", "2023-05-01T10:00:00Z", 32632, {10, 0, 600995, 0, -10, 5199505}, {100, 100});
+  b["properties"]["eo:cloud_cover"] = 3;
+  b["properties"]["platform"] = "sentinel-2b";
+  return collection({a, b});
+}
+
+}  // namespace
+
+TEST(StacStack, GridFromUnionOfFootprintsSnapped) {
+  stac::StackPlan plan = stac::plan_stack(two_items(), {});
+  EXPECT_EQ(plan.epsg, 32632);
+  EXPECT_EQ(plan.xres, 10);
+  EXPECT_EQ(plan.yres, 10);
+  // Union x 600000..602000, y 5198505..5200000; miny snaps down to 5198500.
+  EXPECT_EQ(plan.bounds.minx, 600000);
+  EXPECT_EQ(plan.bounds.miny, 5198500);
+  EXPECT_EQ(plan.bounds.maxx, 602000);
+  EXPECT_EQ(plan.bounds.maxy, 5200000);
+  EXPECT_EQ(plan.width, 200);
+  EXPECT_EQ(plan.height, 150);
+  EXPECT_EQ(plan.transform.a, 10);
+  EXPECT_EQ(plan.transform.c, 600000);
+  EXPECT_EQ(plan.transform.e, -10);
+  EXPECT_EQ(plan.transform.f, 5200000);
+  ASSERT_EQ(plan.items.size(), 2u);
+  EXPECT_EQ(plan.items[0]->id, "B");  // sorted by datetime
+  EXPECT_EQ(plan.bands, (std::vector<std::string>{"nir", "red"}));  // all data assets, key order
+  const auto& cell = plan.read.cell(0, 1);
+  EXPECT_EQ(cell.item_id, "B");
+  EXPECT_EQ(cell.asset_key, "red");
+  EXPECT_EQ(cell.href, "https://example.com/B/red.tif");
+  EXPECT_EQ(cell.footprint.minx, 600995);
+  EXPECT_EQ(cell.footprint.maxy, 5199505);
+  EXPECT_EQ(cell.nodata, 0);
+  EXPECT_DOUBLE_EQ(cell.scale, 0.0001);
+  EXPECT_DOUBLE_EQ(cell.offset, -0.1);
+
+  StackOptions o;
+  o.resolution = 20;
+  o.assets = {"red"};
+  plan = stac::plan_stack(two_items(), o);
+  EXPECT_EQ(plan.width, 100);  // 2000 m / 20
+  EXPECT_EQ(plan.height, 75);  // 5198500 is a multiple of 20: 1500 m / 20
+  EXPECT_EQ(plan.bands, std::vector<std::string>{"red"});
+
+  o.bounds = Bounds{600013, 5199001, 600101, 5199099};
+  plan = stac::plan_stack(two_items(), o);
+  EXPECT_EQ(plan.bounds.minx, 600000);
+  EXPECT_EQ(plan.bounds.miny, 5199000);
+  EXPECT_EQ(plan.bounds.maxx, 600120);
+  EXPECT_EQ(plan.bounds.maxy, 5199100);
+  EXPECT_EQ(plan.width, 6);
+  EXPECT_EQ(plan.height, 5);
+
+  // The finest resolution wins; another CRS reprojects footprints.
+  json c = make_item("C", "2023-05-03T10:00:00Z", 32632, {20, 0, 600000, 0, -20, 5200000}, {10, 10});
+  json a = make_item("A", "2023-05-02T10:00:00Z", 32632, {10, 0, 600000, 0, -10, 5200000}, {100, 200});
+  plan = stac::plan_stack(collection({c, a}), {});
+  EXPECT_EQ(plan.xres, 10);
+  StackOptions to33;
+  to33.epsg = 32633;
+  to33.resolution = 10;
+  plan = stac::plan_stack(collection({c, a}), to33);
+  EXPECT_EQ(plan.epsg, 32633);
+  EXPECT_EQ(plan.read.crs_table.size(), 2u);  // output CRS and the assets' 32632
+  EXPECT_EQ(plan.read.cell(0, 0).crs_index, 1u);
+  EXPECT_LT(plan.bounds.minx, 200000);  // 9.x°E is far west of UTM 33's central meridian
+}
+
+TEST(StacStack, CoordsAndAttrs) {
+  StackOptions o;
+  o.assets = {"red", "nir"};
+  o.chunksize = {1, 2, 64, -1};
+  DataArray da = stack(two_items(), o);
+  EXPECT_EQ(da.dims(), (std::vector<std::string>{"time", "band", "y", "x"}));
+  EXPECT_EQ(da.shape(), (Shape{2, 2, 150, 200}));
+  EXPECT_EQ(da.dtype(), DType::Float64);
+  EXPECT_EQ(da.chunks().max_chunk_shape(), (Shape{1, 2, 64, 200}));
+  EXPECT_EQ(da.chunks().total_chunks(), 2 * 3);
+  const auto& c = da.coords();
+  EXPECT_EQ(c.at("time").values().values<std::int64_t>()[0], datetime_ns("2023-05-01T10:00:00"));
+  EXPECT_EQ(c.at("time").values().values<std::int64_t>()[1], datetime_ns("2023-05-02T10:00:00"));
+  EXPECT_EQ(c.at("band").string_values(), (std::vector<std::string>{"red", "nir"}));
+  const auto x = c.at("x").values().values<double>();
+  const auto y = c.at("y").values().values<double>();
+  EXPECT_EQ(x[0], 600005);
+  EXPECT_EQ(x[199], 601995);
+  EXPECT_EQ(y[0], 5199995);
+  EXPECT_EQ(y[149], 5198505);
+  EXPECT_EQ(c.at("id").string_values(), (std::vector<std::string>{"B", "A"}));
+  EXPECT_EQ(c.at("platform").string_values(), (std::vector<std::string>{"sentinel-2b", "sentinel-2a"}));
+  EXPECT_EQ(c.at("eo:cloud_cover").dtype(), DType::Float64);
+  EXPECT_EQ(c.at("eo:cloud_cover").values().values<double>()[0], 3);
+  EXPECT_EQ(c.at("eo:cloud_cover").values().values<double>()[1], 12.5);
+  EXPECT_EQ(c.at("proj:epsg").dtype(), DType::Int64);
+  EXPECT_EQ(c.at("proj:epsg").dims(), std::vector<std::string>{"time"});
+  EXPECT_EQ(c.at("epsg").dims().size(), 0u);
+  EXPECT_EQ(c.at("epsg").values().values<std::int64_t>()[0], 32632);
+  EXPECT_FALSE(c.contains("datetime"));
+  ASSERT_TRUE(c.contains("spatial_ref"));
+  auto crs = crs_of(da);
+  ASSERT_TRUE(crs);
+  EXPECT_EQ(crs->to_epsg(), 32632);
+  const Affine t = transform_of(da);
+  EXPECT_EQ(t.c, 600000);
+  EXPECT_EQ(t.f, 5200000);
+  EXPECT_EQ(da.attrs()["crs"], "epsg:32632");
+  EXPECT_EQ(da.attrs()["resolution"], 10.0);
+  EXPECT_EQ(da.attrs()["transform"], (json{10.0, 0.0, 600000.0, 0.0, -10.0, 5200000.0, 0.0, 0.0, 1.0}));
+}
+
+TEST(StacStack, ReprOfATerabyteCubeReadsNothing) {
+  // 500 scenes x 2 bands of 10980 x 10980 float64 at hrefs that do not exist: only a graph.
+  std::vector<json> features;
+  for (int i = 0; i < 500; ++i) {
+    json f = make_item(fmt::format("S2_{:03}", i), fmt::format("2023-{:02}-{:02}T10:00:00Z", 1 + i / 28 % 12, 1 + i % 28),
+                       32632, {10, 0, 600000, 0, -10, 5200020}, {10980, 10980});
+    for (auto* k : {"red", "nir"}) f["assets"][k]["href"] = "/nonexistent/cubist/" + std::to_string(i) + k + ".tif";
+    features.push_back(f);
+  }
+  StackOptions o;
+  o.assets = {"red", "nir"};
+  o.chunksize = {1, 2, 1024, 1024};
+  DataArray da = stack(collection(features), o);
+  EXPECT_EQ(da.shape(), (Shape{500, 2, 10980, 10980}));
+  EXPECT_EQ(da.nbytes(), 500ull * 2 * 10980 * 10980 * 8);
+  const std::string r = da.repr();
+  EXPECT_NE(r.find("<cubist.DataArray 'stackstac' (time: 500, band: 2, y: 10980, x: 10980)>"), std::string::npos) << r;
+  EXPECT_NE(r.find("cubist.array<stack, shape=(500, 2, 10980, 10980), dtype=float64, chunksize=(1, 2, 1024, 1024), "
+                   "chunks=60500"), std::string::npos) << r;
+  EXPECT_NE(r.find("size=877.01 GiB"), std::string::npos) << r;
+}
+
+TEST(StacStack, BadInputIsOneClearLine) {
+  const std::array<double, 6> t{10, 0, 600000, 0, -10, 5200000};
+  EXPECT_EQ(error_of<ValueError>([] { stack(ItemCollection{}, {}); }),
+            "stack: the ItemCollection has no items (did the search find nothing?)");
+  json noproj = make_item("NP", "2023-05-01T00:00:00Z", 32632, t, {10, 10});
+  noproj["properties"].erase("proj:epsg");
+  noproj["assets"]["red"].erase("proj:epsg");
+  StackOptions red;
+  red.assets = {"red"};
+  EXPECT_EQ(error_of<ValueError>([&] { stack(collection({noproj}), red); }),
+            "stack: STAC item 'NP' asset 'red' has no projection info (missing proj:epsg/proj:code at asset and item level)");
+  json a = make_item("A", "2023-05-01T00:00:00Z", 32632, t, {10, 10});
+  json b = make_item("B", "2023-05-02T00:00:00Z", 32632, t, {10, 10}, {"nir"});
+  EXPECT_EQ(error_of<KeyError>([&] { stack(collection({a, b}), red); }), "STAC item 'B' has no asset 'red' (it has: nir)");
+  json c = make_item("C", "2023-05-02T00:00:00Z", 32633, t, {10, 10});
+  EXPECT_EQ(error_of<ValueError>([&] { stack(collection({a, c}), red); }),
+            "stack: the items are in different CRSs: EPSG:32632 (A) vs EPSG:32633 (C); pass StackOptions::epsg to pick the "
+            "output CRS");
+  StackOptions ints = red;
+  ints.dtype = DType::UInt16;
+  EXPECT_NE(error_of<ValueError>([&] { stack(collection({a}), ints); }).find("fill_value nan cannot be stored as uint16"),
+            std::string::npos);
+  StackOptions chunks = red;
+  chunks.chunksize = {1, 1, 0, 5};
+  EXPECT_THROW(stack(collection({a}), chunks), ValueError);
+  chunks.chunksize = {1, 1, 5};
+  EXPECT_THROW(stack(collection({a}), chunks), ValueError);
+  StackOptions empty = red;
+  empty.bounds = Bounds{5, 5, 5, 10};
+  EXPECT_NE(error_of<ValueError>([&] { stack(collection({a}), empty); }).find("are empty"), std::string::npos);
+}
