@@ -10,5 +10,6 @@
 #include "cubist/datetime.hpp"
 #include "cubist/dtype.hpp"
 #include "cubist/error.hpp"
+#include "cubist/groupby.hpp"
 #include "cubist/io.hpp"
 #include "cubist/version.hpp"

@@ -21,6 +21,7 @@
 namespace cubist {
 
 namespace graph { struct Layer; }
+class GroupBy;  // cubist/groupby.hpp
 
 // One or more dimension names: mean("time"), mean({"y", "x"}); empty means every dimension.
 struct Dims {
@@ -178,6 +179,10 @@ class DataArray {
   DataArray median(const Dims& dims = {}, const ReduceOptions& o = {}) const;
   DataArray reduce(const std::string& reduction, const Dims& dims, const ReduceOptions& o = {}) const;
 
+  // --- groupby (cubist/groupby.hpp): by the values of a 1-d coordinate, or by labels along one dim
+  GroupBy groupby(const std::string& coord) const;
+  GroupBy groupby(const Coordinate& labels) const;
+
   // --- selection
   DataArray isel(const Indexers& indexers) const;
   DataArray sel(const LabelIndexers& indexers, const SelOptions& options = {}) const;
@@ -247,3 +252,6 @@ DataArray where(const DataArray& cond, const DataArray& x, const DataArray& y);
 std::ostream& operator<<(std::ostream& os, const DataArray& a);
 
 }  // namespace cubist
+
+// GroupBy is returned by value from DataArray::groupby, so it comes with this header.
+#include "cubist/groupby.hpp"  // IWYU pragma: export

@@ -1,0 +1,132 @@
+// Op "group_partial": the reduction states of several groups from one input chunk, for groupby.
+// The output is a state chunk [F, ..., G, ...] (kernels/reduction.hpp layouts) whose grouped
+// axis holds one state per group of this task's group range; reduce_combine merges the states
+// that different input chunks give for the same groups, reduce_finalize (with no reduced axes)
+// turns them into values. The arithmetic is reduce_partial's and reduce_combine's own: each run
+// of consecutive positions of one group is a zero-copy view reduced by reduce_partial, and the
+// runs of one group (unsorted labels) are merged by reduce_combine.
+//
+// Params: {"reduction", "axes": [g], "skipna", "ddof",
+//          "group_of": [group of each position along axis g, -1 for none],
+//          "pair_groups": [[k0, k1] per output chunk along the grouped state axis g + 1]}
+#include <fmt/format.h>
+
+#include "cubist/error.hpp"
+#include "kernels/group_slots.hpp"
+#include "kernels/op_registry.hpp"
+#include "kernels/reduction.hpp"
+
+namespace cubist::kernels {
+namespace {
+
+struct Prepared {
+  std::size_t axis = 0;
+  DType input = DType::Float64;
+  DType state = DType::Float64;
+  std::vector<std::int64_t> group_of;
+  std::vector<std::pair<std::int64_t, std::int64_t>> pair_groups;
+  std::unique_ptr<InnerOp> partial, combine;
+};
+
+std::vector<std::int64_t> int_list(const nlohmann::json& params, const char* key) {
+  auto it = params.find(key);
+  if (it == params.end() || !it->is_array())
+    throw ValueError(fmt::format("group_partial: parameter '{}' (a list of integers) is missing", key));
+  std::vector<std::int64_t> out;
+  out.reserve(it->size());
+  for (const auto& v : *it) {
+    if (!v.is_number_integer()) throw ValueError(fmt::format("group_partial: '{}' holds {}, not an integer", key, v.dump()));
+    out.push_back(v.get<std::int64_t>());
+  }
+  return out;
+}
+
+std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignature& sig) {
+  if (sig.input_dtypes.size() != 1 || sig.input_shapes.size() != 1)
+    throw ValueError(fmt::format("group_partial: expects exactly one input, got {}", sig.input_dtypes.size()));
+  const Shape& in_shape = sig.input_shapes[0];
+  const ReduceParams p = parse_reduce_params(params, "group_partial", in_shape.size());
+  if (p.axes.size() != 1) throw ValueError("group_partial: 'axes' must name exactly one (the grouped) axis");
+  auto pr = std::make_shared<Prepared>();
+  pr->axis = static_cast<std::size_t>(p.axes[0]);
+  pr->input = sig.input_dtypes[0];
+  const ReductionInfo info = reduction_info(p.reduction, pr->input);
+  pr->state = info.state_dtype;
+  if (sig.out_dtype != pr->state)
+    throw TypeError(fmt::format("group_partial: the {} state of {} input is {}, but the layer's dtype is {}",
+                                reduction_name(p.reduction), dtype_name(pr->input), dtype_name(pr->state),
+                                dtype_name(sig.out_dtype)));
+  pr->group_of = int_list(params, "group_of");
+  if (static_cast<std::int64_t>(pr->group_of.size()) != in_shape[pr->axis])
+    throw ValueError(fmt::format("group_partial: 'group_of' has {} entries for an axis of {}", pr->group_of.size(),
+                                 in_shape[pr->axis]));
+  auto pg = params.find("pair_groups");
+  if (pg == params.end() || !pg->is_array())
+    throw ValueError("group_partial: parameter 'pair_groups' (a list of [first, last) group ranges) is missing");
+  for (const auto& r : *pg) {
+    if (!r.is_array() || r.size() != 2 || !r[0].is_number_integer() || !r[1].is_number_integer() ||
+        r[0].get<std::int64_t>() < 0 || r[1].get<std::int64_t>() <= r[0].get<std::int64_t>())
+      throw ValueError(fmt::format("group_partial: group range {} is not [first, last) with first < last", r.dump()));
+    pr->pair_groups.emplace_back(r[0].get<std::int64_t>(), r[1].get<std::int64_t>());
+  }
+  Shape state_full{info.fields};
+  state_full.insert(state_full.end(), in_shape.begin(), in_shape.end());
+  pr->partial = std::make_unique<InnerOp>("reduce_partial", params, pr->input, in_shape, pr->state);
+  pr->combine = std::make_unique<InnerOp>("reduce_combine", params, pr->state, std::move(state_full), pr->state);
+  return pr;
+}
+
+Chunk run(const TaskContext& ctx) {
+  const auto& pr = ctx.params<Prepared>();
+  const std::size_t g = pr.axis;
+  if (ctx.inputs.size() != 1)
+    throw ValueError(fmt::format("group_partial: expects one input chunk, got {}", ctx.inputs.size()));
+  const auto pair = static_cast<std::size_t>(ctx.chunk_index[g + 1]);
+  if (pair >= pr.pair_groups.size())
+    throw ValueError(fmt::format("group_partial: output chunk {} along the grouped axis has no group range", pair));
+  const auto [k0, k1] = pr.pair_groups[pair];
+  if (ctx.out_shape[g + 1] != k1 - k0)
+    throw ValueError(fmt::format("group_partial: output chunk {} holds {} groups, its group range [{}, {}) has {}", pair,
+                                 ctx.out_shape[g + 1], k0, k1, k1 - k0));
+  const Chunk& in = *ctx.inputs[0].chunk;
+  if (in.rank() != ctx.out_shape.size() - 1 || in.dtype() != pr.input)
+    throw ValueError(fmt::format("group_partial: input chunk is {} {}, expected rank {} {}", dtype_name(in.dtype()),
+                                 shape_to_string(in.shape()), ctx.out_shape.size() - 1, dtype_name(pr.input)));
+  const std::int64_t first = ctx.inputs[0].offset[g];
+  const std::int64_t n = in.shape()[g];
+  if (first < 0 || first + n > static_cast<std::int64_t>(pr.group_of.size()))
+    throw ValueError(fmt::format("group_partial: input positions [{}, {}) leave the grouped axis", first, first + n));
+
+  // One state per run of consecutive positions of a group in [k0, k1).
+  std::vector<std::vector<Chunk>> parts(static_cast<std::size_t>(k1 - k0));
+  std::vector<std::int64_t> offset(in.rank(), 0);
+  Shape shape = in.shape();
+  auto reduce_run = [&](std::int64_t start, std::int64_t len) {
+    offset[g] = start;
+    shape[g] = len;
+    return pr.partial->run({in.view(offset, shape)});
+  };
+  for (std::int64_t i = 0; i < n;) {
+    const std::int64_t k = pr.group_of[static_cast<std::size_t>(first + i)];
+    std::int64_t e = i + 1;
+    while (e < n && pr.group_of[static_cast<std::size_t>(first + e)] == k) ++e;
+    if (k >= k0 && k < k1) parts[static_cast<std::size_t>(k - k0)].push_back(reduce_run(i, e - i));
+    i = e;
+  }
+  std::vector<Chunk> states;
+  states.reserve(parts.size());
+  for (auto& runs : parts) {
+    if (runs.empty()) states.push_back(reduce_run(0, 0));  // the reduction's identity: nothing seen
+    else if (runs.size() == 1) states.push_back(std::move(runs[0]));
+    else states.push_back(pr.combine->run(runs));
+  }
+  if (states.size() == 1) return states[0];  // already [F, ..., 1, ...]
+  Chunk out = Chunk::allocate(pr.state, ctx.shape());
+  for (std::size_t s = 0; s < states.size(); ++s) place_slot(out, g + 1, static_cast<std::int64_t>(s), states[s]);
+  return out;
+}
+
+const OpRegistration kRegistration{OpDef{"group_partial", prepare, run, true}};
+
+}  // namespace
+}  // namespace cubist::kernels
