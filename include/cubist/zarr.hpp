@@ -81,7 +81,7 @@ void validate_prefix(std::string_view prefix);
 
 // A local directory; created lazily on the first write.
 std::shared_ptr<Store> open_directory_store(const std::filesystem::path& root);
-// Store for a path or URL ("file://" or plain paths today; http(s):// and s3:// are future work).
+// Store for a path or URL: plain paths and file:// (read-write), http:// and https:// (read-only).
 std::shared_ptr<Store> open_store(std::string_view path_or_url);
 
 // ---------------------------------------------------------------------------------------------

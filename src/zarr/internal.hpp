@@ -13,5 +13,7 @@ std::array<std::byte, 8> fill_bytes(const nlohmann::json& fill_value, DType dtyp
 // NaN/inf doubles -> "NaN"/"Infinity"/"-Infinity" strings, as Zarr JSON requires.
 nlohmann::json normalize_fill_value(const nlohmann::json& fill_value);
 std::string join_path(std::string_view prefix, std::string_view name);  // "a" + "b" -> "a/b"; "" + "b" -> "b"
+// Read-only store over HTTP(S) (zarr/http_store.cpp); open_store dispatches http:// and https:// here.
+std::shared_ptr<Store> open_http_store(std::string_view url);
 
 }  // namespace cubist::zarr::detail

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cubist/zarr.hpp"
+#include "zarr/internal.hpp"
 
 namespace cubist::zarr {
 namespace fs = std::filesystem;
@@ -241,8 +242,9 @@ std::shared_ptr<Store> open_directory_store(const fs::path& root) {
 std::shared_ptr<Store> open_store(std::string_view path_or_url) {
   auto s = std::string(path_or_url);
   if (s.starts_with("file://")) return open_directory_store(s.substr(7));
+  if (s.starts_with("http://") || s.starts_with("https://")) return detail::open_http_store(s);
   if (auto pos = s.find("://"); pos != std::string::npos && pos < 10)
-    throw ValueError(fmt::format("zarr: store '{}': scheme '{}' is not supported yet (local paths and file:// only)",
+    throw ValueError(fmt::format("zarr: store '{}': scheme '{}' is not supported yet (local paths, file://, http:// and https://)",
                                  s, s.substr(0, pos)));
   return open_directory_store(s);
 }
