@@ -1,5 +1,6 @@
 #include "stac/href.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <vector>
@@ -50,9 +51,16 @@ bool has_scheme(const std::string& s) {
 
 std::string resolve_href(const std::string& href, const std::string& base) {
   if (has_scheme(href)) return strip_file_scheme(href);
-  if (!href.empty() && href[0] == '/') return href;
+  const bool base_is_url = has_scheme(base) && base.rfind("file://", 0) != 0;
+  if (!href.empty() && href[0] == '/') {
+    if (!base_is_url) return href;
+    // Absolute path (or "//host/path") on the base URL's server.
+    const auto scheme_end = base.find("://") + 3;
+    if (href.rfind("//", 0) == 0) return base.substr(0, scheme_end - 2) + href;
+    return base.substr(0, std::min(base.find('/', scheme_end), base.size())) + href;
+  }
   if (base.empty()) return href;
-  if (has_scheme(base) && base.rfind("file://", 0) != 0) {
+  if (base_is_url) {
     const auto authority_end = base.find('/', base.find("://") + 3);
     if (authority_end == std::string::npos) return base + "/" + href;
     std::string dir = base.substr(0, base.find_first_of("?#") == std::string::npos ? base.size() : base.find_first_of("?#"));

@@ -150,7 +150,9 @@ TEST(StacItem, RelativeHrefs) {
   EXPECT_EQ(b.asset("red").href, "/srv/stac/data/red.tif");
   EXPECT_EQ(b.asset("nir").href, "/srv/other/nir.tif");
   EXPECT_EQ(stac::resolve_href("file:///tmp/x.tif", "/a/b"), "/tmp/x.tif");
-  EXPECT_EQ(stac::resolve_href("/abs/x.tif", "https://h/a/b"), "/abs/x.tif");
+  EXPECT_EQ(stac::resolve_href("/abs/x.tif", "/data/items.json"), "/abs/x.tif");
+  EXPECT_EQ(stac::resolve_href("/abs/x.tif?a=1", "https://h:8080/a/b"), "https://h:8080/abs/x.tif?a=1");
+  EXPECT_EQ(stac::resolve_href("//cdn/x.tif", "https://h/a/b"), "https://cdn/x.tif");
   EXPECT_EQ(stac::resolve_href("x.tif", "https://h"), "https://h/x.tif");
   EXPECT_EQ(stac::resolve_href("x.tif", "https://h/a/b?page=2"), "https://h/a/x.tif");
 }
