@@ -12,4 +12,5 @@
 #include "cubist/error.hpp"
 #include "cubist/groupby.hpp"
 #include "cubist/io.hpp"
+#include "cubist/stac.hpp"
 #include "cubist/version.hpp"
