@@ -1,0 +1,423 @@
+// Benchmark `zarr_io`: writing and reading a float32 (time, y, x) cube as Zarr, against zarr-python
+// + dask (reference_zarr_io.py) on the same data and threads, and against the raw codec throughput
+// on all cores (the same chunks compressed / decompressed by c-blosc or zstd in a thread pool, no
+// store: the limit a Zarr implementation can approach).
+//   cubist write: cubist::to_zarr(DataArray::from_chunk(cube).chunk(C), dir, mode "w", compressor)
+//   cubist read:  cubist::open_zarr(dir)["data"].persist()          (every chunk decoded into memory)
+//   dask write:   da.to_zarr(da.from_array(arr, chunks=C), dir, compressor=...)
+//   dask read:    da.from_zarr(dir).persist()
+// Codecs: blosc-lz4 (clevel 5, byte shuffle: xarray's default) and zstd (level 1, numcodecs' default),
+// at chunks (1, 1024, 1024), (1, 256, 256), (1, 128, 128); plus Zarr v3 shards of 1024^2 holding
+// 128^2 inner chunks (cubist only: Debian's zarr-python 2.13 has no sharding), compared with the
+// codec limit at 128^2. The data look like reflectances: a smooth field plus 6 bits of noise,
+// quantised to 1e-4 (bench_common's generator, identical in the Python script; bit checksums of
+// what each side reads back are compared).
+// Figures: GB/s = decoded bytes / wall time (1 GB = 1e9 B), µs per chunk = wall time / chunks,
+// medians of --repeats runs. Stores are deleted before each write (not timed).
+#include <blosc.h>
+#include <zstd.h>
+
+#include <cubist/cubist.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "bench_common.hpp"
+
+namespace cb = cubist;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Args {
+  double gb = 1.0;  // cube size; the time extent is derived from it
+  std::int64_t y = 4096, x = 4096;
+  std::vector<std::int64_t> chunks{1024, 256, 128};
+  std::vector<std::string> codecs{"lz4", "zstd"};
+  bool shards = true;
+  int repeats = 3;
+  unsigned threads = 0;  // 0: one per core
+  std::string dir;       // where stores are written; default $TMPDIR or /tmp
+  std::string python = "/usr/bin/python3";
+  std::string reference;  // reference_zarr_io.py; empty: cubist and the codec limit only
+};
+
+template <class T> std::vector<T> split_list(const std::string& s, T (*conv)(const std::string&)) {
+  std::vector<T> out;
+  std::stringstream in(s);
+  for (std::string tok; std::getline(in, tok, ',');)
+    if (!tok.empty()) out.push_back(conv(tok));
+  return out;
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error("missing value after " + k);
+      return argv[++i];
+    };
+    if (k == "--gb") a.gb = std::stod(next());
+    else if (k == "--y") a.y = std::stoll(next());
+    else if (k == "--x") a.x = std::stoll(next());
+    else if (k == "--chunks") a.chunks = split_list<std::int64_t>(next(), [](const std::string& s) -> std::int64_t { return std::stoll(s); });
+    else if (k == "--codecs") a.codecs = split_list<std::string>(next(), [](const std::string& s) { return s; });
+    else if (k == "--no-shards") a.shards = false;
+    else if (k == "--repeats") a.repeats = std::stoi(next());
+    else if (k == "--threads") a.threads = static_cast<unsigned>(std::stoul(next()));
+    else if (k == "--dir") a.dir = next();
+    else if (k == "--python") a.python = next();
+    else if (k == "--reference") a.reference = next();
+    else throw std::runtime_error("unknown argument " + k);
+  }
+  for (const auto& c : a.codecs)
+    if (c != "lz4" && c != "zstd") throw std::runtime_error("--codecs: unknown codec '" + c + "' (lz4, zstd)");
+  for (auto c : a.chunks)
+    if (c <= 0 || a.y % c || a.x % c) throw std::runtime_error("--chunks: each size must divide --y and --x");
+  if (a.shards && (a.y % 1024 || a.x % 1024)) throw std::runtime_error("sharded runs need --y and --x multiples of 1024");
+  return a;
+}
+
+// ---- the data (reference_zarr_io.py computes the same float32 numbers) -------------------------
+std::int64_t tri(std::int64_t v, std::int64_t p) { return std::abs(v % (2 * p) - p); }
+
+float value_at(std::uint32_t t, std::uint32_t y, std::uint32_t x) {
+  std::uint32_t h = t * 0x9E3779B1u + y * 0x85EBCA77u + x * 0xC2B2AE3Du;
+  h ^= h >> 15;
+  h *= 0x2C1B3C6Du;
+  h ^= h >> 12;
+  std::int64_t smooth = 600 + tri(x + 40 * std::int64_t{t}, 2000) / 2 + tri(3 * std::int64_t{y} / 2 + x / 4, 1600) / 2;
+  return static_cast<float>(smooth + (h & 63u)) * 1e-4f;
+}
+
+template <class F> void parallel_for(unsigned nt, std::int64_t n, F&& f) {
+  std::vector<std::thread> ts;
+  for (unsigned i = 0; i < nt; ++i) {
+    std::int64_t b = n * i / nt, e = n * (i + 1) / nt;
+    ts.emplace_back([&f, b, e] { f(b, e); });
+  }
+  for (auto& t : ts) t.join();
+}
+
+// Exact and order-free, so every reader of the cube can be checked against the generator.
+std::uint64_t bit_checksum(const float* p, std::size_t n) {
+  std::uint64_t s = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t b;
+    std::memcpy(&b, p + i, 4);
+    s += b;
+  }
+  return s;
+}
+
+// ---- codec settings, as numcodecs / zarr v3 spell them ----------------------------------------
+json v2_compressor(const std::string& codec) {
+  if (codec == "lz4") return {{"id", "blosc"}, {"cname", "lz4"}, {"clevel", 5}, {"shuffle", 1}, {"blocksize", 0}};
+  return {{"id", "zstd"}, {"level", 1}};
+}
+
+json v3_codecs(const std::string& codec) {
+  json bytes = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
+  if (codec == "lz4")
+    return json::array({bytes, {{"name", "blosc"}, {"configuration", {{"cname", "lz4"}, {"clevel", 5}, {"shuffle", "shuffle"},
+                                                                       {"typesize", 4}, {"blocksize", 0}}}}});
+  return json::array({bytes, {{"name", "zstd"}, {"configuration", {{"level", 1}, {"checksum", false}}}}});
+}
+
+// ---- the codec limit: compress / decompress every chunk in a thread pool, no store ------------
+struct Limit {
+  double compress_s = 0, decompress_s = 0;
+  std::vector<double> compress_runs, decompress_runs;
+  double ratio = 0;  // compression ratio
+};
+
+Limit codec_limit(const std::string& codec, const cb::Chunk& cube, std::int64_t c, unsigned nt, int repeats) {
+  const auto& sh = cube.shape();
+  const std::int64_t ny = sh[1] / c, nx = sh[2] / c, n = sh[0] * ny * nx;
+  const std::size_t chunk_bytes = static_cast<std::size_t>(c * c) * 4;
+  // Chunks packed contiguously first (packing is not the codec's work).
+  std::vector<float> packed(static_cast<std::size_t>(n) * c * c);
+  const float* src = cube.values<float>().data();
+  parallel_for(nt, n, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      std::int64_t t = i / (ny * nx), cy = i / nx % ny, cx = i % nx;
+      for (std::int64_t r = 0; r < c; ++r)
+        std::memcpy(&packed[static_cast<std::size_t>(i * c * c + r * c)], src + (t * sh[1] + cy * c + r) * sh[2] + cx * c,
+                    chunk_bytes / static_cast<std::size_t>(c));
+    }
+  });
+  const std::size_t bound = std::max<std::size_t>(chunk_bytes + BLOSC_MAX_OVERHEAD, ZSTD_compressBound(chunk_bytes));
+  std::vector<std::vector<char>> encoded(static_cast<std::size_t>(n));
+  auto run_pool = [&](auto&& per_thread) {
+    std::atomic<std::int64_t> next{0};
+    std::vector<std::thread> ts;
+    for (unsigned i = 0; i < nt; ++i) ts.emplace_back([&] { per_thread(next); });
+    for (auto& t : ts) t.join();
+  };
+  auto compress_all = [&] {
+    run_pool([&](std::atomic<std::int64_t>& next) {
+      std::vector<char> out(bound);
+      ZSTD_CCtx* cctx = ZSTD_createCCtx();
+      for (std::int64_t i; (i = next.fetch_add(1)) < n;) {
+        const char* in = reinterpret_cast<const char*>(&packed[static_cast<std::size_t>(i * c * c)]);
+        std::size_t m = 0;
+        if (codec == "lz4") {
+          int r = blosc_compress_ctx(5, BLOSC_SHUFFLE, 4, chunk_bytes, in, out.data(), out.size(), "lz4", 0, 1);
+          if (r <= 0) throw std::runtime_error("blosc_compress_ctx failed");
+          m = static_cast<std::size_t>(r);
+        } else {
+          m = ZSTD_compressCCtx(cctx, out.data(), out.size(), in, chunk_bytes, 1);
+          if (ZSTD_isError(m)) throw std::runtime_error("ZSTD_compressCCtx failed");
+        }
+        auto& e = encoded[static_cast<std::size_t>(i)];
+        e.assign(out.data(), out.data() + m);  // not a fresh page per chunk after the first run
+      }
+      ZSTD_freeCCtx(cctx);
+    });
+  };
+  compress_all();  // warm-up; also produces the encoded chunks
+  Limit l;
+  l.compress_runs = bench::time_runs(repeats, compress_all);
+  std::size_t total = 0;
+  for (const auto& e : encoded) total += e.size();
+  l.ratio = static_cast<double>(n) * static_cast<double>(chunk_bytes) / static_cast<double>(total);
+  auto decompress_all = [&] {
+    run_pool([&](std::atomic<std::int64_t>& next) {
+      std::vector<char> out(chunk_bytes);
+      ZSTD_DCtx* dctx = ZSTD_createDCtx();
+      for (std::int64_t i; (i = next.fetch_add(1)) < n;) {
+        const auto& e = encoded[static_cast<std::size_t>(i)];
+        std::size_t got = 0;
+        if (codec == "lz4") {
+          int r = blosc_decompress_ctx(e.data(), out.data(), out.size(), 1);
+          got = r < 0 ? 0 : static_cast<std::size_t>(r);
+        } else {
+          got = ZSTD_decompressDCtx(dctx, out.data(), out.size(), e.data(), e.size());
+        }
+        if (got != chunk_bytes) throw std::runtime_error("codec limit: decompression failed");
+      }
+      ZSTD_freeDCtx(dctx);
+    });
+  };
+  decompress_all();
+  l.decompress_runs = bench::time_runs(repeats, decompress_all);
+  l.compress_s = bench::median(l.compress_runs);
+  l.decompress_s = bench::median(l.decompress_runs);
+  return l;
+}
+
+// ---- cubist ------------------------------------------------------------------------------------
+struct Timing {
+  std::vector<double> runs;
+  double median() const { return bench::median(runs); }
+};
+
+std::uint64_t checksum_of(const cb::DataArray& persisted) {
+  cb::DataArray all = persisted.compute();
+  auto v = all.values<float>();
+  return bit_checksum(v.data(), v.size());
+}
+
+struct Case {
+  std::string codec;
+  std::int64_t chunk = 0;  // square chunk edge; shards: the inner chunk edge
+  bool sharded = false;
+  std::string label() const {
+    return sharded ? "v3shard1024/" + std::to_string(chunk) : std::to_string(chunk);
+  }
+};
+
+Timing cubist_write(const cb::Chunk& cube, const Case& k, const std::string& path, unsigned nt, int repeats) {
+  const std::int64_t zc = k.sharded ? 1024 : k.chunk;
+  cb::DataArray arr = cb::DataArray::from_chunk(cube, {"time", "y", "x"}, {}, cb::Attrs::object(), "data")
+                          .chunk({{"time", 1}, {"y", zc}, {"x", zc}});
+  cb::ToZarrOptions o;
+  o.mode = "w";
+  o.compute.num_threads = nt;
+  cb::ZarrVariableEncoding enc;
+  enc.chunks = cb::DimSizes{{"time", 1}, {"y", zc}, {"x", zc}};
+  if (k.sharded) {
+    o.zarr_format = 3;
+    json inner = v3_codecs(k.codec);
+    enc.codecs = json::array({{{"name", "sharding_indexed"},
+                               {"configuration", {{"chunk_shape", {1, k.chunk, k.chunk}}, {"codecs", inner},
+                                                  {"index_codecs", json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
+                                                                                {{"name", "crc32c"}}})},
+                                                  {"index_location", "end"}}}}});
+  } else {
+    enc.compressor = v2_compressor(k.codec);
+  }
+  o.encoding["data"] = enc;
+  Timing t;
+  for (int r = 0; r < repeats; ++r) {
+    fs::remove_all(path);
+    double t0 = bench::now_seconds();
+    cb::to_zarr(arr, path, o);
+    t.runs.push_back(bench::now_seconds() - t0);
+  }
+  return t;
+}
+
+Timing cubist_read(const std::string& path, unsigned nt, int repeats, std::uint64_t& checksum) {
+  cb::ComputeOptions co;
+  co.num_threads = nt;
+  Timing t;
+  cb::DataArray kept;
+  for (int r = 0; r < repeats; ++r) {
+    kept = cb::DataArray();  // the previous result is freed outside the timed region
+    double t0 = bench::now_seconds();
+    kept = cb::open_zarr(path)["data"].persist(co);
+    t.runs.push_back(bench::now_seconds() - t0);
+  }
+  checksum = checksum_of(kept);
+  return t;
+}
+
+struct Row {
+  std::string what;  // "write" / "read"
+  Case k;
+  double cubist_s = 0;
+  std::vector<double> cubist_runs;
+  double limit_s = 0;
+  double python_s = -1;
+  std::int64_t chunks = 0;
+};
+
+double gbs(double bytes, double s) { return s > 0 ? bytes / 1e9 / s : 0; }
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Args a = parse(argc, argv);
+  const unsigned nt = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
+  const std::int64_t t_extent = std::max<std::int64_t>(1, std::llround(a.gb * 1e9 / (4.0 * a.y * a.x)));
+  const double bytes = 4.0 * t_extent * a.y * a.x;
+  std::string base = a.dir;
+  if (base.empty()) base = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  const fs::path root = fs::path(base) / ("cubist-bench-zarr-" + std::to_string(::getpid()));
+  fs::create_directories(root);
+  std::printf("zarr_io: float32 cube time=%lld y=%lld x=%lld (%.2f GB), threads=%u, repeats=%d, stores in %s\n",
+              static_cast<long long>(t_extent), static_cast<long long>(a.y), static_cast<long long>(a.x), bytes / 1e9, nt,
+              a.repeats, root.c_str());
+  std::fflush(stdout);
+
+  std::vector<Row> rows;
+  std::map<std::string, Limit> limits;  // codec/chunk -> limit
+  std::uint64_t expected = 0;
+  bool all_ok = true;
+  {
+    cb::Chunk cube = cb::Chunk::allocate(cb::DType::Float32, {t_extent, a.y, a.x});
+    float* data = cube.mutable_values<float>().data();
+    parallel_for(nt, t_extent * a.y, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t r = b; r < e; ++r) {
+        auto t = static_cast<std::uint32_t>(r / a.y), y = static_cast<std::uint32_t>(r % a.y);
+        float* row = data + r * a.x;
+        for (std::int64_t x = 0; x < a.x; ++x) row[x] = value_at(t, y, static_cast<std::uint32_t>(x));
+      }
+    });
+    expected = bit_checksum(data, static_cast<std::size_t>(cube.size()));
+    std::printf("zarr_io data checksum=%llu\n", static_cast<unsigned long long>(expected));
+
+    std::vector<Case> cases;
+    for (const auto& codec : a.codecs) {
+      for (auto c : a.chunks) cases.push_back({codec, c, false});
+      if (a.shards) cases.push_back({codec, 128, true});
+    }
+    for (const auto& k : cases) {
+      const std::string lkey = k.codec + "/" + std::to_string(k.chunk);
+      if (!limits.count(lkey)) {
+        limits[lkey] = codec_limit(k.codec, cube, k.chunk, nt, a.repeats);
+        const auto& l = limits[lkey];
+        std::printf("zarr_io limit codec=%s chunk=%lld ratio=%.2f compress=%.2fGB/s decompress=%.2fGB/s runs_s=%s/%s\n",
+                    k.codec.c_str(), static_cast<long long>(k.chunk), l.ratio, gbs(bytes, l.compress_s),
+                    gbs(bytes, l.decompress_s), bench::join_times(l.compress_runs).c_str(),
+                    bench::join_times(l.decompress_runs).c_str());
+        std::fflush(stdout);
+      }
+      const Limit& l = limits[lkey];
+      const std::string path = (root / ("cubist-" + k.codec + "-" + std::to_string(k.chunk) + (k.sharded ? "-v3shard" : ""))).string();
+      const std::int64_t stored_chunk = k.sharded ? 1024 : k.chunk;
+      const std::int64_t nchunks = t_extent * (a.y / stored_chunk) * (a.x / stored_chunk);
+      Timing w = cubist_write(cube, k, path, nt, a.repeats);
+      std::uint64_t sum = 0;
+      Timing r = cubist_read(path, nt, a.repeats, sum);
+      bool ok = sum == expected;
+      all_ok = all_ok && ok;
+      std::printf("zarr_io cubist codec=%s chunks=%s write=%.2fGB/s read=%.2fGB/s write_runs_s=%s read_runs_s=%s checksum=%s\n",
+                  k.codec.c_str(), k.label().c_str(), gbs(bytes, w.median()), gbs(bytes, r.median()),
+                  bench::join_times(w.runs).c_str(), bench::join_times(r.runs).c_str(), ok ? "ok" : "DIFFERS");
+      std::fflush(stdout);
+      rows.push_back({"write", k, w.median(), w.runs, l.compress_s, -1, nchunks});
+      rows.push_back({"read", k, r.median(), r.runs, l.decompress_s, -1, nchunks});
+      fs::remove_all(path);
+    }
+  }  // the cube is freed before Python builds its own copy
+
+  if (!a.reference.empty()) {
+    std::ostringstream cmd;
+    cmd << bench::shell_quote(a.python) << ' ' << bench::shell_quote(a.reference) << " --time " << t_extent << " --y " << a.y
+        << " --x " << a.x << " --repeats " << a.repeats << " --threads " << nt << " --dir "
+        << bench::shell_quote((root / "python").string()) << " --chunks ";
+    for (std::size_t i = 0; i < a.chunks.size(); ++i) cmd << (i ? "," : "") << a.chunks[i];
+    cmd << " --codecs ";
+    for (std::size_t i = 0; i < a.codecs.size(); ++i) cmd << (i ? "," : "") << a.codecs[i];
+    auto lines = bench::run_reference(cmd.str(), "  [python] ");
+    for (auto& row : rows) {
+      if (row.k.sharded) continue;
+      for (const auto& l : lines) {
+        auto kv = bench::parse_kv(l);
+        if (kv.count("dask") && kv["op"] == row.what && kv["codec"] == row.k.codec && kv["chunk"] == std::to_string(row.k.chunk)) {
+          row.python_s = std::stod(kv["median_s"]);
+          if (kv["checksum"] != std::to_string(expected)) {
+            std::printf("zarr_io: zarr-python %s %s/%lld checksum %s differs from %llu\n", row.what.c_str(), row.k.codec.c_str(),
+                        static_cast<long long>(row.k.chunk), kv["checksum"].c_str(), static_cast<unsigned long long>(expected));
+            all_ok = false;
+          }
+        }
+      }
+    }
+  }
+  fs::remove_all(root);
+
+  std::printf("\n%-5s %-6s %-16s %9s %10s %11s %10s %8s %10s %8s\n", "op", "codec", "chunks", "cubist", "µs/chunk",
+              "zarr-python", "µs/chunk", "ratio", "limit", "%limit");
+  for (const auto& r : rows) {
+    char py[64] = "-", pyus[32] = "-", ratio[32] = "-";
+    if (r.python_s > 0) {
+      std::snprintf(py, sizeof py, "%.2fGB/s", gbs(bytes, r.python_s));
+      std::snprintf(pyus, sizeof pyus, "%.0f", 1e6 * r.python_s / static_cast<double>(r.chunks));
+      std::snprintf(ratio, sizeof ratio, "%.2fx", r.python_s / r.cubist_s);
+    }
+    std::printf("%-5s %-6s %-16s %6.2fGB/s %10.0f %11s %10s %8s %6.2fGB/s %7.0f%%\n", r.what.c_str(), r.k.codec.c_str(),
+                r.k.label().c_str(), gbs(bytes, r.cubist_s), 1e6 * r.cubist_s / static_cast<double>(r.chunks), py, pyus, ratio,
+                gbs(bytes, r.limit_s), 100 * r.limit_s / r.cubist_s);
+  }
+  // The RESULT line: the smallest-chunk blosc-lz4 write, where per-chunk overhead weighs most.
+  const Row* head = nullptr;
+  for (const auto& r : rows)
+    if (!r.k.sharded && r.what == "write" && (!head || r.k.chunk < head->k.chunk || (r.k.codec == "lz4" && r.k.chunk == head->k.chunk)))
+      head = &r;
+  if (head) {
+    double cu = 1e6 * head->cubist_s / static_cast<double>(head->chunks);
+    double pu = head->python_s > 0 ? 1e6 * head->python_s / static_cast<double>(head->chunks) : 0;
+    std::printf("RESULT name=zarr_io_write_%s_%lld cubist=%.1fus reference=%.1fus ratio=%.2f\n", head->k.codec.c_str(),
+                static_cast<long long>(head->k.chunk), cu, pu, pu > 0 ? pu / cu : 0.0);
+  }
+  if (!all_ok) std::printf("zarr_io: CHECKSUMS DIFFER\n");
+  return all_ok ? 0 : 1;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "zarr_io: %s\n", e.what());
+  return 1;
+}
