@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Runs cubist's benchmarks against the Python stack (numpy/dask, Debian's /usr/bin/python3) in the
-# same run. Usage: bench/run_benchmarks.sh BUILD_DIR [name ...]   (names: overhead mean_time)
+# same run. Usage: bench/run_benchmarks.sh BUILD_DIR [name ...]   (names: overhead mean_time zarr_io)
 # Prints one line per figure and ends each benchmark with
 #   RESULT name=<id> cubist=<value><unit> reference=<value><unit> ratio=<reference/cubist>
 # Knobs (environment): CUBIST_BENCH_PYTHON (default /usr/bin/python3),
-#   CUBIST_BENCH_MEAN_TIME_T (time steps of the mean_time cube, default 64 -> 4 GiB).
+#   CUBIST_BENCH_MEAN_TIME_T (time steps of the mean_time cube, default 64 -> 4 GiB),
+#   CUBIST_BENCH_ZARR_GB (size of the zarr_io cube, default 1), CUBIST_BENCH_ZARR_DIR (where zarr_io
+#   writes its stores, default /dev/shm when present, else /tmp).
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:?usage: run_benchmarks.sh BUILD_DIR [name ...]}
 shift
 BUILD=$(cd "$BUILD" && pwd)
 PY=${CUBIST_BENCH_PYTHON:-/usr/bin/python3}
-ALL=(overhead mean_time)
-NAMES=("$@")
+ALL=(overhead mean_time zarr_io)
+NAMES=()
+for n in "$@"; do [ "$n" = zarr ] && NAMES+=(zarr_io) || NAMES+=("$n"); done  # "zarr" is short for zarr_io
 [ ${#NAMES[@]} -eq 0 ] && NAMES=("${ALL[@]}")
 
 for n in "${NAMES[@]}"; do
@@ -35,6 +38,11 @@ for n in "${NAMES[@]}"; do
     mean_time)
       "$exe" --time "${CUBIST_BENCH_MEAN_TIME_T:-64}" --y 4096 --x 4096 --chunk 1024 --repeats 3 \
         --python "$PY" --reference "$BENCH_DIR/reference_mean_time.py" || status=1 ;;
+    zarr_io)
+      zdir=${CUBIST_BENCH_ZARR_DIR:-}
+      [ -z "$zdir" ] && { [ -d /dev/shm ] && [ -w /dev/shm ] && zdir=/dev/shm || zdir=${TMPDIR:-/tmp}; }
+      "$exe" --gb "${CUBIST_BENCH_ZARR_GB:-1}" --repeats 3 --dir "$zdir" \
+        --python "$PY" --reference "$BENCH_DIR/reference_zarr_io.py" || status=1 ;;
   esac
   echo "($n took $(( $(date +%s) - start ))s)"
 done
