@@ -34,6 +34,7 @@ class Crs {
 
  private:
   std::string wkt_;
+  std::string id_;  // "AUTHORITY:CODE" when identified
   std::optional<int> epsg_;
   bool geographic_ = false;
 };

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <proj.h>
 
+#include <cctype>
 #include <cmath>
+#include <regex>
 #include <cstdlib>
 
 #include "cubist/error.hpp"
@@ -20,6 +22,37 @@ std::string export_wkt(const OGRSpatialReference& srs, const char* format) {
   CPLFree(out);
   if (err != OGRERR_NONE || wkt.empty()) throw ValueError("CRS cannot be written as WKT");
   return wkt;
+}
+
+// "AUTHORITY:CODE" of the CRS itself, or of the object PROJ finds identical to it.
+std::string identify(const OGRSpatialReference& srs) {
+  const char* auth = srs.GetAuthorityName(nullptr);
+  const char* code = srs.GetAuthorityCode(nullptr);
+  if (auth && code) return fmt::format("{}:{}", auth, code);
+  int count = 0;
+  int* confidence = nullptr;
+  OGRSpatialReferenceH* matches = srs.FindMatches(nullptr, &count, &confidence);
+  std::string id;
+  if (matches && count > 0 && confidence[0] == 100) {
+    const auto* m = OGRSpatialReference::FromHandle(matches[0]);
+    if (m->GetAuthorityName(nullptr) && m->GetAuthorityCode(nullptr))
+      id = fmt::format("{}:{}", m->GetAuthorityName(nullptr), m->GetAuthorityCode(nullptr));
+  }
+  OSRFreeSRSArray(matches);
+  CPLFree(confidence);
+  return id;
+}
+
+// OSR drops the identifier of some objects it builds ("OGC:CRS84"): keep the user's, when the
+// input was an identifier ("AUTH:CODE" or "urn:ogc:def:crs:AUTH:VERSION:CODE") that OSR accepted.
+std::string id_from_text(const std::string& text) {
+  static const std::regex plain(R"(^([A-Za-z]+):([A-Za-z0-9]+)$)");
+  static const std::regex urn(R"(^urn:ogc:def:crs:([A-Za-z]+):[0-9.]*:([A-Za-z0-9]+)$)", std::regex::icase);
+  std::smatch m;
+  if (!std::regex_match(text, m, plain) && !std::regex_match(text, m, urn)) return "";
+  std::string auth = m[1].str();
+  for (auto& ch : auth) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return auth + ":" + m[2].str();
 }
 
 std::optional<int> identify_epsg(const OGRSpatialReference& srs) {
@@ -89,6 +122,8 @@ Crs Crs::from_user_input(const std::string& text) {
   Crs crs;
   crs.wkt_ = export_wkt(srs, "FORMAT=WKT2_2019");
   crs.epsg_ = identify_epsg(srs);
+  crs.id_ = crs.epsg_ ? fmt::format("EPSG:{}", *crs.epsg_) : identify(srs);
+  if (crs.id_.empty()) crs.id_ = id_from_text(text);
   crs.geographic_ = srs.IsGeographic();
   return crs;
 }
@@ -102,12 +137,7 @@ std::string Crs::wkt1_gdal() const { return export_wkt(geo::spatial_reference(*t
 
 std::string Crs::to_string() const {
   if (empty()) return "<no CRS>";
-  if (epsg_) return fmt::format("EPSG:{}", *epsg_);
-  OGRSpatialReference srs = geo::spatial_reference(*this);
-  const char* auth = srs.GetAuthorityName(nullptr);
-  const char* code = srs.GetAuthorityCode(nullptr);
-  if (auth && code) return fmt::format("{}:{}", auth, code);
-  return wkt_;
+  return id_.empty() ? wkt_ : id_;
 }
 
 bool Crs::equals(const Crs& other) const {
