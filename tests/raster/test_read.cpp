@@ -1,0 +1,219 @@
+// raster::probe and read_into on GeoTIFFs made here with GDAL: aligned windows, partial and no
+// overlap, nodata, scale/offset, warped reads compared with the gdalwarp command.
+#include <gtest/gtest.h>
+
+#include <gdal_priv.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "cubist/error.hpp"
+#include "raster/raster.hpp"
+
+using namespace cubist;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kUtm32 = Crs::epsg(32632).wkt();
+
+// 16 x 12 uint16 raster on a 10 m UTM 32N grid at (600000, 5000000); value = row * 100 + col + 1,
+// except pixel (0, 0) which holds the nodata value 0.
+class RasterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    raster::ensure_gdal();
+    dir = fs::temp_directory_path() / ("cubist_raster_test_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    path = (dir / "src.tif").string();
+    GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
+    const char* opts[] = {"TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16", nullptr};
+    GDALDatasetUniquePtr ds(gtiff->Create(path.c_str(), 16, 12, 1, GDT_UInt16, const_cast<char**>(opts)));
+    double gt[6] = {600000, 10, 0, 5000000, 0, -10};
+    ds->SetGeoTransform(gt);
+    ds->SetProjection(kUtm32.c_str());
+    std::vector<std::uint16_t> v(16 * 12);
+    for (int r = 0; r < 12; ++r)
+      for (int c = 0; c < 16; ++c) v[static_cast<std::size_t>(r * 16 + c)] = static_cast<std::uint16_t>(r * 100 + c + 1);
+    v[0] = 0;
+    ds->GetRasterBand(1)->SetNoDataValue(0);
+    EXPECT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 16, 12, v.data(), 16, 12, GDT_UInt16, 0, 0, nullptr), CE_None);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  static raster::Grid grid(double x0, double y0, double res, std::int64_t w, std::int64_t h, const std::string& wkt = kUtm32) {
+    return raster::Grid{wkt, Affine{res, 0, x0, 0, -res, y0}, w, h};
+  }
+  static double expected(int row, int col) { return row == 0 && col == 0 ? NAN : row * 100 + col + 1; }
+
+  fs::path dir;
+  std::string path;
+};
+
+}  // namespace
+
+TEST_F(RasterTest, Probe) {
+  auto info = raster::probe(path);
+  EXPECT_EQ(info.grid.width, 16);
+  EXPECT_EQ(info.grid.height, 12);
+  EXPECT_EQ(info.grid.transform.a, 10);
+  EXPECT_EQ(info.grid.transform.f, 5000000);
+  EXPECT_EQ(info.dtype, DType::UInt16);
+  EXPECT_EQ(info.nodata, 0.0);
+  EXPECT_EQ(info.band_count, 1);
+  EXPECT_EQ(info.block_x, 16);
+  EXPECT_EQ(info.overview_count, 0);
+  EXPECT_TRUE(Crs::from_user_input(info.grid.crs_wkt).equals(Crs::epsg(32632)));
+}
+
+TEST_F(RasterTest, AlignedWindowWithNodataAndScale) {
+  // Target: rows 0..3, cols 0..4 shifted by (2, 1) pixels inside the raster.
+  raster::Grid target = grid(600000 + 2 * 10, 5000000 - 1 * 10, 10, 5, 4);
+  std::int64_t co = 0, ro = 0;
+  ASSERT_TRUE(raster::aligned(grid(600000, 5000000, 10, 16, 12), target, co, ro));
+  EXPECT_EQ(co, 2);
+  EXPECT_EQ(ro, 1);
+  Chunk out = Chunk::allocate(DType::Float64, {4, 5});
+  raster::AssetRead a;
+  a.href = path;
+  a.scale = 0.5;
+  a.offset = -1;
+  ASSERT_TRUE(raster::read_into(a, target, NAN, out));
+  auto v = out.values<double>();
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 5; ++c) EXPECT_EQ(v[static_cast<std::size_t>(r * 5 + c)], expected(r + 1, c + 2) * 0.5 - 1);
+  // Nodata at (0, 0) becomes the fill value; rescale off gives raw values in float32.
+  Chunk raw = Chunk::allocate(DType::Float32, {2, 2});
+  a.rescale = false;
+  ASSERT_TRUE(raster::read_into(a, grid(600000, 5000000, 10, 2, 2), NAN, raw));
+  auto rv = raw.values<float>();
+  EXPECT_TRUE(std::isnan(rv[0]));
+  EXPECT_EQ(rv[1], 2.0f);
+  EXPECT_EQ(rv[2], 101.0f);
+  // An explicit nodata overrides the file's.
+  a.nodata = 2;
+  ASSERT_TRUE(raster::read_into(a, grid(600000, 5000000, 10, 2, 2), -9, raw));
+  EXPECT_EQ(raw.values<float>()[0], 0.0f);
+  EXPECT_EQ(raw.values<float>()[1], -9.0f);
+}
+
+TEST_F(RasterTest, PartialAndNoOverlap) {
+  // Two columns left of and one row above the raster: those pixels are fill.
+  raster::Grid target = grid(600000 - 20, 5000000 + 10, 10, 4, 3);
+  Chunk out = Chunk::allocate(DType::Float64, {3, 4});
+  raster::AssetRead a;
+  a.href = path;
+  ASSERT_TRUE(raster::read_into(a, target, -1, out));
+  auto v = out.values<double>();
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c) {
+      double want = (r < 1 || c < 2 || (r == 1 && c == 2)) ? -1 : expected(r - 1, c - 2);
+      EXPECT_EQ(v[static_cast<std::size_t>(r * 4 + c)], want) << r << "," << c;
+    }
+  // Entirely east of the raster: false and nothing written.
+  Chunk none = Chunk::allocate(DType::Float64, {2, 2});
+  std::fill(none.mutable_values<double>().begin(), none.mutable_values<double>().end(), 42.0);
+  EXPECT_FALSE(raster::read_into(a, grid(600000 + 160, 5000000, 10, 2, 2), NAN, none));
+  EXPECT_EQ(none.values<double>()[3], 42.0);
+  // Known source grid (STAC proj:*): the no-overlap answer needs no file at all.
+  raster::AssetRead ghost;
+  ghost.href = (dir / "does_not_exist.tif").string();
+  ghost.source_grid = grid(600000, 5000000, 10, 16, 12);
+  EXPECT_FALSE(raster::read_into(ghost, grid(700000, 5000000, 10, 2, 2), NAN, none));
+  EXPECT_THROW(raster::read_into(ghost, grid(600000, 5000000, 10, 2, 2), NAN, none), IOError);
+}
+
+TEST_F(RasterTest, WarpedReadsMatchGdalwarp) {
+  struct Case {
+    std::string name, srs;
+    raster::Grid target;
+    const char* resampling;
+    raster::Resampling r;
+  };
+  // A 15 m grid in the same CRS, and a 12 m grid in UTM 33N (to the west of its zone, still valid).
+  Bounds b33 = transform_bounds({600000, 4999880, 600160, 5000000}, Crs::epsg(32632), Crs::epsg(32633));
+  const std::string utm33 = Crs::epsg(32633).wkt();
+  std::vector<Case> cases = {
+      {"resampled", "EPSG:32632", grid(600003, 5000004, 15, 10, 8), "near", raster::Resampling::Nearest},
+      {"bilinear", "EPSG:32632", grid(600003, 5000004, 15, 10, 8), "bilinear", raster::Resampling::Bilinear},
+      {"reprojected", "EPSG:32633", grid(std::floor(b33.minx), std::ceil(b33.maxy), 12, 16, 14, utm33), "near",
+       raster::Resampling::Nearest},
+  };
+  for (const auto& cs : cases) {
+    const auto& t = cs.target.transform;
+    auto out_tif = (dir / (cs.name + ".tif")).string();
+    std::string cmd = "gdalwarp -q -overwrite -t_srs " + cs.srs + " -te " + std::to_string(t.c) + " " +
+                      std::to_string(t.f + t.e * static_cast<double>(cs.target.height)) + " " +
+                      std::to_string(t.c + t.a * static_cast<double>(cs.target.width)) + " " + std::to_string(t.f) +
+                      " -ts " + std::to_string(cs.target.width) + " " + std::to_string(cs.target.height) + " -r " +
+                      cs.resampling + " -ot Float64 -wt Float64 -dstnodata nan " + path + " " + out_tif;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    GDALDatasetUniquePtr ref(GDALDataset::Open(out_tif.c_str(), GDAL_OF_RASTER));
+    ASSERT_TRUE(ref);
+    std::vector<double> want(static_cast<std::size_t>(cs.target.width * cs.target.height));
+    ASSERT_EQ(ref->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, static_cast<int>(cs.target.width),
+                                              static_cast<int>(cs.target.height), want.data(),
+                                              static_cast<int>(cs.target.width), static_cast<int>(cs.target.height),
+                                              GDT_Float64, 0, 0, nullptr),
+              CE_None);
+    raster::AssetRead a;
+    a.href = path;
+    a.resampling = cs.r;
+    Chunk out = Chunk::allocate(DType::Float64, {cs.target.height, cs.target.width});
+    ASSERT_TRUE(raster::read_into(a, cs.target, NAN, out)) << cs.name;
+    auto v = out.values<double>();
+    std::size_t valid = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      if (std::isnan(want[i])) {
+        EXPECT_TRUE(std::isnan(v[i])) << cs.name << " pixel " << i;
+      } else {
+        ++valid;
+        EXPECT_NEAR(v[i], want[i], 1e-9) << cs.name << " pixel " << i;
+      }
+    }
+    EXPECT_GT(valid, want.size() / 3) << cs.name;
+  }
+}
+
+TEST_F(RasterTest, ErrorsNameTheHref) {
+  raster::AssetRead a;
+  a.href = (dir / "missing.tif").string();
+  Chunk out = Chunk::allocate(DType::Float64, {2, 2});
+  auto target = grid(600000, 5000000, 10, 2, 2);
+  try {
+    raster::read_into(a, target, NAN, out);
+    FAIL();
+  } catch (const IOError& e) {
+    EXPECT_NE(std::string(e.what()).find(a.href), std::string::npos);
+  }
+  auto text = (dir / "notes.tif").string();
+  std::ofstream(text) << "not a tiff";
+  EXPECT_THROW(raster::probe(text), IOError);
+  a.href = path;
+  a.band = 3;
+  try {
+    raster::read_into(a, target, NAN, out);
+    FAIL();
+  } catch (const IOError& e) {
+    EXPECT_NE(std::string(e.what()).find("band 3 out of range"), std::string::npos) << e.what();
+  }
+  a.band = 1;
+  Chunk wrong = Chunk::allocate(DType::Float64, {3, 2});
+  EXPECT_THROW(raster::read_into(a, target, NAN, wrong), ValueError);
+  EXPECT_THROW(raster::resampling_from_string("sharpest"), ValueError);
+}
+
+TEST(GdalPath, Schemes) {
+  EXPECT_EQ(raster::gdal_path("https://example.org/a.tif"), "/vsicurl/https://example.org/a.tif");
+  EXPECT_EQ(raster::gdal_path("http://127.0.0.1:8080/a.tif"), "/vsicurl/http://127.0.0.1:8080/a.tif");
+  EXPECT_EQ(raster::gdal_path("file:///data/a.tif"), "/data/a.tif");
+  EXPECT_EQ(raster::gdal_path("/data/a.tif"), "/data/a.tif");
+}
+
+TEST(GdalSetup, SetsCogOptions) {
+  raster::ensure_gdal();
+  EXPECT_STREQ(CPLGetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", ""), "EMPTY_DIR");
+  EXPECT_STREQ(CPLGetConfigOption("GDAL_HTTP_MERGE_CONSECUTIVE_RANGES", ""), "YES");
+}
