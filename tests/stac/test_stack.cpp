@@ -205,3 +205,23 @@ TEST(StacStack, BadInputIsOneClearLine) {
   empty.bounds = Bounds{5, 5, 5, 10};
   EXPECT_NE(error_of<ValueError>([&] { stack(collection({a}), empty); }).find("are empty"), std::string::npos);
 }
+
+TEST(StacStack, MissingAssetIsFilledWhenSkipping) {
+  const std::array<double, 6> t{10, 0, 600000, 0, -10, 5200000};
+  json a = make_item("A", "2023-05-01T00:00:00Z", 32632, t, {10, 10});
+  json b = make_item("B", "2023-05-02T00:00:00Z", 32632, t, {10, 10}, {"nir"});
+  StackOptions o;
+  o.assets = {"red", "nir"};
+  o.skip_bad_assets = true;
+  testing::internal::CaptureStderr();
+  stac::StackPlan plan = stac::plan_stack(collection({a, b}), o);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("item 'B' has no asset 'red'"), std::string::npos) << err;
+  EXPECT_EQ(plan.read.cell(1, 0).href, "");
+  EXPECT_EQ(plan.read.cell(1, 1).href, "https://example.com/B/nir.tif");
+  // The params survive their JSON round trip (what a remote worker would receive).
+  const stac::ReadParams back = stac::ReadParams::from_json(plan.read.to_json());
+  EXPECT_EQ(back.to_json(), plan.read.to_json());
+  EXPECT_EQ(back.cell(1, 0).href, "");
+  EXPECT_TRUE(std::isnan(back.fill_value));
+}

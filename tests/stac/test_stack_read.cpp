@@ -1,7 +1,7 @@
 // stack() computed over small GeoTIFFs written here with GDAL, checked pixel by pixel against
 // the values written: aligned grids, a coarser grid (warped), a sub-pixel shifted grid
 // (warped), nodata, scale/offset, chunks no asset overlaps, and a missing file with and
-// without skip_bad_assets.
+// without skip_bad_assets, http hrefs served on 127.0.0.1, and clip() over the result.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +12,7 @@
 
 #include "cubist/error.hpp"
 #include "cubist/stac.hpp"
+#include "net/http_server.hpp"
 #include "stac_test_util.hpp"
 
 using namespace cubist;
@@ -124,7 +125,7 @@ TEST_F(StackRead, AlignedAssetsNodataScaleOffsetAndEmptyChunks) {
   auto rv = raw.values<float>();
   EXPECT_EQ(rv[0], 100.f);
   EXPECT_EQ(rv[2 * 20 + 3], -9.f);    // nodata -> fill
-  EXPECT_EQ(rv[7 * 20 + 11], 177.f);  // last pixel of A
+  EXPECT_EQ(rv[7 * 20 + 11], 181.f);  // last pixel of A: 100 + 10 * 7 + 11
   EXPECT_EQ(rv[19], -9.f);            // no asset there
 }
 
@@ -194,4 +195,50 @@ TEST_F(StackRead, MissingFileFailsOrIsSkippedWithOneWarning) {
     else EXPECT_EQ(px[static_cast<std::size_t>(i)], written);
     EXPECT_TRUE(std::isnan(px[static_cast<std::size_t>(96 + i)]));
   }
+}
+
+TEST_F(StackRead, HttpHrefsReadThroughRangeRequests) {
+  Tiff a = tiff_a(file("a.tif"));
+  write_tiff(a, 32632);
+  net::HttpServer server;
+  server.mount_directory("/data", dir_.string());
+  server.start();
+  Tiff remote = a;
+  remote.path = server.base_url() + "/data/a.tif";
+  ItemCollection items({Item::from_json(item_for("A", "2023-05-01T00:00:00Z", {{"red", &remote}}, 32632))});
+  StackOptions o;
+  o.assets = {"red"};
+  o.chunksize = {1, 1, 4, 4};
+  DataArray v = stack(items, o).compute();
+  ASSERT_EQ(v.shape(), (Shape{1, 1, 8, 12}));
+  auto px = v.values<double>();
+  for (std::size_t i = 0; i < 96; ++i) {
+    if (a.values[i] == 0) EXPECT_TRUE(std::isnan(px[i]));
+    else EXPECT_EQ(px[i], a.values[i]) << i;
+  }
+  EXPECT_GT(server.stats().requests, 0u);
+}
+
+TEST_F(StackRead, ClipWorksOnTheStack) {
+  Tiff a = tiff_a(file("a.tif"));
+  write_tiff(a, 32632);
+  ItemCollection items({Item::from_json(item_for("A", "2023-05-01T00:00:00Z", {{"red", &a}}, 32632))});
+  StackOptions o;
+  o.assets = {"red"};
+  o.chunksize = {1, 1, 4, 4};
+  DataArray da = stack(items, o);
+  // A square over columns 2..5 and rows 1..4 (pixel centres inside it), in the stack's CRS.
+  Polygon square{{{600020, 5199960}, {600060, 5199960}, {600060, 5199990}, {600020, 5199990}, {600020, 5199960}}};
+  ClipOptions co;
+  co.crs = Crs::epsg(32632);
+  DataArray clipped = clip(da, {Geometry({square}, Crs::epsg(32632))}, co).compute();
+  ASSERT_EQ(clipped.shape(), (Shape{1, 1, 3, 4}));
+  auto px = clipped.values<double>();
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c) {
+      const double written = a.value(r + 1, c + 2);
+      const double got = px[static_cast<std::size_t>(r * 4 + c)];
+      if (written == 0) EXPECT_TRUE(std::isnan(got));
+      else EXPECT_EQ(got, written) << r << "," << c;
+    }
 }
