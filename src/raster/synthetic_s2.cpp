@@ -18,6 +18,7 @@
 #include <tuple>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -210,7 +211,7 @@ std::vector<Scene> plan_scenes(const std::vector<Tile>& tiles, const SyntheticS2
     add(day, day < first ? 0 : n - 1, tiles[0], 0);
     add(day, day < first ? 0 : n - 1, tiles[1], 1);
   }
-  for (int k : {std::min(2, n - 1), std::min(7, n - 1)}) add(first + k * step, k, tiles[2], 2);
+  for (int k : std::set<int>{n / 4, (3 * n) / 4}) add(first + k * step, k, tiles[2], 2);
   return scenes;
 }
 
@@ -430,14 +431,17 @@ bool try_reuse(const fs::path& manifest, const json& params, SyntheticS2Data& ou
   const fs::path dir = manifest.parent_path();
   std::size_t files = 0;
   std::uint64_t bytes = 0;
-  for (const auto& item : m["items"].value("features", json::array()))
-    for (const auto& [name, a] : item.value("assets", json::object()).items()) {
+  const json features = m["items"].value("features", json::array());
+  for (const auto& item : features) {
+    const json assets = item.value("assets", json::object());
+    for (const auto& [name, a] : assets.items()) {
       std::error_code ec;
       auto sz = fs::file_size(dir / a.value("href", std::string()), ec);
       if (ec) return false;
       ++files;
       bytes += sz;
     }
+  }
   out.items = std::move(m["items"]);
   out.files = files;
   out.bytes = bytes;

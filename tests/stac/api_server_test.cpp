@@ -40,12 +40,17 @@ json triangle(double x0, double y0, double x1, double y1) {
 
 json item(const std::string& id, const std::string& collection, const std::string& datetime, const json& geometry,
           int epsg, double cloud, const std::string& platform) {
+  double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
+  for (const auto& p : geometry["coordinates"][0]) {
+    x0 = std::min(x0, p[0].get<double>()), y0 = std::min(y0, p[1].get<double>());
+    x1 = std::max(x1, p[0].get<double>()), y1 = std::max(y1, p[1].get<double>());
+  }
   return {{"type", "Feature"},
           {"stac_version", "1.0.0"},
           {"id", id},
           {"collection", collection},
           {"geometry", geometry},
-          {"bbox", json::array()},
+          {"bbox", {x0, y0, x1, y1}},
           {"properties",
            {{"datetime", datetime}, {"proj:epsg", epsg}, {"eo:cloud_cover", cloud}, {"platform", platform}}},
           {"assets", {{"red", {{"href", "files/" + id + ".bin"}, {"type", "application/octet-stream"}}}}},
@@ -62,7 +67,7 @@ json fixture_items() {
             item("b", "s2", "2019-02-06T10:00:00.500Z", box(0.5, 0.5, 1.5, 1.5), 32632, 40, "sentinel-2b"),
             item("c", "s2", "2019-02-11T10:00:00+01:00", box(5, 5, 6, 6), 32633, 0, "sentinel-2a"),
             item("d", "s2", "2019-03-01T00:00:00Z", diamond, 32632, 80, "sentinel-2b"),
-            item("e", "landsat", "2019-02-06T12:00:00Z", box(0, 0, 1, 1), 32632, 10, "landsat-8")}}}};
+            item("e", "landsat", "2019-02-06T12:00:00Z", box(0, 0, 1, 1), 32632, 10, "landsat-8")}}};
 }
 
 std::set<std::string> ids_of(const json& fc) {
@@ -336,8 +341,8 @@ class SyntheticS2Test : public ::testing::Test {
     cubist::raster::SyntheticS2Options o;
     o.out_dir = dir_ / sub;
     o.catchment = dir_ / "catchment.geojson";
-    o.size = 96;
-    o.block = 32;
+    o.size = 256;
+    o.block = 128;
     o.dates = 3;
     o.threads = 2;
     return o;
@@ -368,7 +373,7 @@ TEST_F(SyntheticS2Test, WritesCogsAndEarthSearchItemsDeterministically) {
     EXPECT_EQ(red.raster_bands[0].offset, -0.1);
     EXPECT_EQ(red.raster_bands[0].nodata, 0);
     EXPECT_EQ(red.raster_bands[0].data_type, "uint16");
-    EXPECT_EQ(red.proj.shape, (std::array<std::int64_t, 2>{96, 96}));
+    EXPECT_EQ(red.proj.shape, (std::array<std::int64_t, 2>{256, 256}));
     in_32633 += item.proj.epsg == 32633;
     if (!days.insert(f["properties"]["datetime"].get<std::string>().substr(0, 10)).second) ++same_day_pairs;
   }
@@ -389,8 +394,8 @@ TEST_F(SyntheticS2Test, WritesCogsAndEarthSearchItemsDeterministically) {
   EXPECT_DOUBLE_EQ(b->GetOffset(), -0.1);
   int bx = 0, by = 0;
   b->GetBlockSize(&bx, &by);
-  EXPECT_EQ(bx, 32);
-  EXPECT_EQ(by, 32);
+  EXPECT_EQ(bx, 128);
+  EXPECT_EQ(by, 128);
   EXPECT_GE(b->GetOverviewCount(), 1);
   EXPECT_STREQ(ds->GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"), "COG");
   double gt[6];
@@ -399,10 +404,12 @@ TEST_F(SyntheticS2Test, WritesCogsAndEarthSearchItemsDeterministically) {
   EXPECT_EQ(gt[0], t[2].get<double>());
   EXPECT_EQ(gt[3], t[5].get<double>());
   // Plausible reflectances: valid pixels decode to [0, 1), clouds are nodata holes.
-  std::vector<std::uint16_t> px(96 * 96);
-  ASSERT_EQ(b->RasterIO(GF_Read, 0, 0, 96, 96, px.data(), 96, 96, GDT_UInt16, 0, 0, nullptr), CE_None);
+  std::vector<std::uint16_t> px(256 * 256);
+  ASSERT_EQ(b->RasterIO(GF_Read, 0, 0, 256, 256, px.data(), 256, 256, GDT_UInt16, 0, 0, nullptr), CE_None);
   for (auto v : px)
-    if (v) EXPECT_LT(v * 0.0001 - 0.1, 1.0);
+    if (v) {
+      EXPECT_LT(v * 0.0001 - 0.1, 1.0);
+    }
 
   // Same parameters, another directory: identical bytes. Same directory: reused.
   auto second = cubist::raster::generate_synthetic_s2(options("two"));
@@ -432,7 +439,7 @@ TEST_F(SyntheticS2Test, BadInputsNameWhatIsWrong) {
   }
   EXPECT_THROW(cubist::raster::synthetic_s2_preset("huge"), cubist::ValueError);
   o = options("bad");
-  o.block = 20;
+  o.block = 200;
   EXPECT_THROW(cubist::raster::generate_synthetic_s2(o), cubist::ValueError);
 }
 
