@@ -49,6 +49,17 @@ def with_chunk_size(nbytes, fn):
         return fn()
 
 
+def floor_time(times, freq):
+    """cubist's floor_time on a datetime coordinate: pandas' dt.floor for fixed frequencies, month
+    and year starts through numpy's datetime64[M]/[Y]; the result keeps the coordinate's name (as
+    newer xarray's dt accessor does), so the grouped dimension stays 'time'."""
+    if freq in ("MS", "YS"):
+        values = times.values.astype("datetime64[M]" if freq == "MS" else "datetime64[Y]").astype("datetime64[ns]")
+    else:
+        values = times.dt.floor(freq).values
+    return xr.DataArray(values, dims=times.dims, name=times.name)
+
+
 def positions(mask, limit=5):
     idx = np.argwhere(mask)
     return ", ".join(str(tuple(int(i) for i in p)) for p in idx[:limit]) + (" ..." if len(idx) > limit else "")
@@ -123,7 +134,7 @@ def main():
     with open(path) as f:
         manifest = json.load(f)
 
-    ns = {"xr": xr, "np": np, "with_chunk_size": with_chunk_size}
+    ns = {"xr": xr, "np": np, "with_chunk_size": with_chunk_size, "floor_time": floor_time}
     for name, e in manifest["inputs"].items():
         values = np.load(os.path.join(d, e["file"]))
         if str(values.dtype) != e["dtype"].replace("datetime64[ns]", "datetime64[ns]"):

@@ -153,6 +153,42 @@ Inputs make_inputs() {
   wc.set("band", cb::Coordinate::strings("band", {"red", "nir", "swir"}));
   in.arrays["w"] = cb::DataArray::from_vector(w, {{"band", 3}, {"x", X}}, wc, {}, "w");
 
+  // h: float64 (time, y) for groupby, with unsorted acquisition times over days, months and
+  // years (several per day, one NaT), ~15% NaN, a day whose values are all NaN (2021-01-15), a
+  // string coordinate and an int coordinate along time. k: int16 (time, x) on the same times.
+  {
+    const std::vector<std::string> iso = {"2020-12-31T23:10", "2021-01-01T10:00", "2020-12-31T08:00", "2021-01-01T10:05",
+                                          "2021-02-14T06:00", "NaT", "2021-02-14T18:30", "2021-01-15T11:00",
+                                          "2021-02-01T00:00", "2021-01-01T23:59:59", "2020-12-30T12:00", "2021-02-14T06:30",
+                                          "2021-01-15T13:00", "2020-12-31T23:59"};
+    const auto n = static_cast<std::int64_t>(iso.size());
+    cb::Coords hc;
+    hc.set("time", cb::Coordinate::datetimes("time", iso));
+    hc.set("y", cb::Coordinate::from_vector("y", std::vector<double>{1.5, 2.5, 3.5}));
+    hc.set("platform", cb::Coordinate::strings("time", {"S2B", "S2A", "S2A", "S2C", "S2B", "S2A", "S2A", "S2B", "S2C",
+                                                        "S2A", "S2B", "S2A", "S2C", "S2B"}));
+    hc.set("orbit", cb::Coordinate::from_vector("time", std::vector<std::int64_t>{3, 1, 3, 2, 1, 1, 2, 3, 2, 1, 3, 1, 2, 2}));
+    std::vector<double> h;
+    for (std::int64_t t = 0; t < n; ++t)
+      for (std::int64_t y = 0; y < 3; ++y) {
+        double v = std::round(uni(-1, 1) * 1000) / 1000;
+        if ((rng.uniform() < 0.15 && t != 5) || t == 7 || t == 12) v = kNaN;
+        h.push_back(v);
+      }
+    in.arrays["h"] = cb::DataArray::from_vector(h, {{"time", n}, {"y", 3}}, hc, {{"long_name", "ndvi"}}, "h");
+    std::vector<std::int16_t> k;
+    for (std::int64_t j = 0; j < n * 2; ++j) k.push_back(static_cast<std::int16_t>(static_cast<int>(rng.next() % 2001) - 1000));
+    // k's times have no NaT: xarray 2023.01 drops NaT groups with where(drop=True), which turns
+    // integer data into float64 (cubist keeps the reductions' integer dtypes, as newer xarray).
+    cb::Coords kc = hc;
+    kc.erase("y");
+    std::vector<std::string> kiso = iso;
+    kiso[5] = "2021-02-14T07:00";
+    kc.set("time", cb::Coordinate::datetimes("time", kiso));
+    kc.set("x", cb::Coordinate::from_vector("x", std::vector<std::int64_t>{0, 10}));
+    in.arrays["k"] = cb::DataArray::from_vector(k, {{"time", n}, {"x", 2}}, kc, {}, "k");
+  }
+
   // Chunked variants: regular with remainders, irregular, and chunkings that differ between
   // operands sharing a dimension (so elementwise ops must align chunks).
   using V = std::vector<std::int64_t>;
@@ -173,6 +209,10 @@ Inputs make_inputs() {
   variant("g_c", "g", {{"step", 1}, {"band", 2}});
   variant("d_c", "d", {{"time", 4}, {"x", 2}});
   variant("w_c", "w", {{"band", 2}, {"x", 3}});
+  variant("h_c1", "h", {{"time", 1}});
+  variant("h_c4", "h", {{"time", 4}, {"y", 2}});
+  variant("h_irr", "h", {{"time", V{5, 2, 7}}, {"y", V{1, 2}}});
+  variant("k_c", "k", {{"time", 3}, {"x", 1}});
   return in;
 }
 
@@ -422,6 +462,57 @@ std::vector<Case> make_cases(const Inputs& in) {
   add("str_mean_band", "w_c.mean('band')", [V] { return V("w_c").mean("band"); });
   add("str_mul", "w_c * s_c", [V] { return V("w_c") * V("s_c"); });
   add("str_median_x", "w_c.median('x')", [V] { return V("w_c").median("x"); });
+  // --- groupby: labels sorted, NaN/NaT labels dropped, floored times keep the name 'time'
+  // (floor_time in check_against_xarray.py; squeeze=False as newer xarray always does; the
+  // transposed cases drop the coordinates along time first, which xarray 2023.01 fails to
+  // reorder for transposed inputs; cubist drops them from the result anyway)
+  {
+    const std::vector<std::string> greds = {"max", "min", "mean", "median", "sum", "count", "std", "var"};
+    auto by_time = [V](const std::string& input, const std::string& freq, const std::string& red, cb::ReduceOptions o) {
+      const cb::DataArray& x = V(input);
+      return x.groupby(cb::floor_time(x.coords().at("time"), freq)).reduce(red, o);
+    };
+    auto py_by_time = [](const std::string& input, const std::string& freq, const std::string& red, const std::string& args) {
+      return input + ".groupby(floor_time(" + input + ".time, '" + freq + "'), squeeze=False)." + red + "(" + args + ")";
+    };
+    for (const auto& red : greds) {
+      for (const std::string input : {"h_c1", "h_c4", "h_irr"})
+        for (const std::string freq : {"D", "MS", "YS"})
+          add("groupby_" + input + "_" + freq + "_" + red, py_by_time(input, freq, red, ""),
+              [by_time, input, freq, red] { return by_time(input, freq, red, {}); });
+      if (red == "count") continue;
+      for (bool sk : {true, false}) {
+        cb::ReduceOptions o;
+        o.skipna = sk;
+        const std::string args = sk ? "skipna=True" : "skipna=False";
+        add("groupby_h_irr_D_" + red + (sk ? "_skipna" : "_noskip"), py_by_time("h_irr", "D", red, args),
+            [by_time, red, o] { return by_time("h_irr", "D", red, o); });
+      }
+      add("groupby_h_c1_6h_" + red, py_by_time("h_c1", "6h", red, ""), [by_time, red] { return by_time("h_c1", "6h", red, {}); });
+      add("groupby_platform_" + red, "h_c4.groupby('platform')." + red + "()",
+          [V, red] { return V("h_c4").groupby("platform").reduce(red); });
+      add("groupby_int_orbit_" + red, "k_c.groupby('orbit')." + red + "()", [V, red] { return V("k_c").groupby("orbit").reduce(red); });
+      add("groupby_int_month_" + red, py_by_time("k_c", "MS", red, ""), [by_time, red] { return by_time("k_c", "MS", red, {}); });
+    }
+    cb::ReduceOptions ddof1;
+    ddof1.ddof = 1;
+    add("groupby_h_irr_MS_std_ddof1", py_by_time("h_irr", "MS", "std", "ddof=1"),
+        [by_time, ddof1] { return by_time("h_irr", "MS", "std", ddof1); });
+    add("groupby_transposed_D_mean", "h_c4.drop_vars(['platform', 'orbit']).transpose('y', 'time').groupby(floor_time(h_c4.time, 'D'), squeeze=False).mean()",
+        [V] { return V("h_c4").transpose({"y", "time"}).groupby(cb::floor_time(V("h_c4").coords().at("time"), "D")).mean(); });
+    add("groupby_transposed_D_median", "h_irr.drop_vars(['platform', 'orbit']).transpose('y', 'time').groupby(floor_time(h_irr.time, 'D'), squeeze=False).median()",
+        [V] { return V("h_irr").transpose({"y", "time"}).groupby(cb::floor_time(V("h_irr").coords().at("time"), "D")).median(); });
+    add("groupby_of_expression", "((h_c4 + 1) * 2).groupby(floor_time(h_c4.time, 'D'), squeeze=False).max()",
+        [V] { return ((V("h_c4") + 1.0) * 2.0).groupby(cb::floor_time(V("h_c4").coords().at("time"), "D")).max(); });
+    add("groupby_then_mean", "h_c1.groupby(floor_time(h_c1.time, 'D'), squeeze=False).max().mean('y')",
+        [V] { return V("h_c1").groupby(cb::floor_time(V("h_c1").coords().at("time"), "D")).max().mean("y"); });
+    for (const std::string red : {"max", "min", "count"})
+      add("groupby_datetime_MS_" + red, py_by_time("d_c", "MS", red, ""), [by_time, red] { return by_time("d_c", "MS", red, {}); });
+    cb::ReduceOptions skip;
+    skip.skipna = true;
+    add("groupby_datetime_MS_max_skipna", py_by_time("d_c", "MS", "max", "skipna=True"),
+        [by_time, skip] { return by_time("d_c", "MS", "max", skip); });
+  }
   add("sel_then_arith", "a_c.sel(time='2020-01-02') - b_c", [V] { return V("a_c").sel({{"time", cb::Label("2020-01-02")}}) - V("b_c"); });
   return cs;
 }
