@@ -128,6 +128,8 @@ class ZarrWriteJob {
     const int format = writer_.zarr_format();
     Attrs attrs = x.attrs();
     attrs.erase("_ARRAY_DIMENSIONS");  // written from the dims
+    // A scalar (e.g. rioxarray's spatial_ref) has no dims to write them from; xarray needs the empty list.
+    if (format == 2 && x.ndim() == 0) attrs["_ARRAY_DIMENSIONS"] = json::array();
     if (x.dtype() == DType::DateTime64)  // the CF encoding below owns these
       for (const char* k : {"_FillValue", "units", "calendar"}) attrs.erase(k);
     if (!coordinates_attr.empty()) attrs["coordinates"] = coordinates_attr;
