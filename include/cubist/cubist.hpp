@@ -10,6 +10,7 @@
 #include "cubist/datetime.hpp"
 #include "cubist/dtype.hpp"
 #include "cubist/error.hpp"
+#include "cubist/geo.hpp"
 #include "cubist/groupby.hpp"
 #include "cubist/io.hpp"
 #include "cubist/stac.hpp"
