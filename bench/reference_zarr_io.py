@@ -77,22 +77,26 @@ def main():
             for c in (int(s) for s in a.chunks.split(",")):
                 path = f"{a.dir}/{codec}-{c}"
                 x = da.from_array(arr, chunks=(1, c, c))
-                times = []
+                times, cpu = [], []
                 for _ in range(a.repeats):
                     shutil.rmtree(path, ignore_errors=True)
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     da.to_zarr(x, path, compressor=compressor(codec))
                     times.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
                 print(f"dask op=write codec={codec} chunk={c} median_s={statistics.median(times):.4f} "
-                      f"runs_s={','.join(f'{t:.4g}' for t in times)} checksum={checksum(arr)}", flush=True)
-                times, kept = [], None
+                      f"runs_s={','.join(f'{t:.4g}' for t in times)} cpu_s={statistics.median(cpu):.3f} "
+                      f"checksum={checksum(arr)}", flush=True)
+                times, cpu, kept = [], [], None
                 for _ in range(a.repeats):
                     kept = None
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     kept = da.from_zarr(path).persist()
                     times.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
                 print(f"dask op=read codec={codec} chunk={c} median_s={statistics.median(times):.4f} "
-                      f"runs_s={','.join(f'{t:.4g}' for t in times)} checksum={checksum(kept.compute())}", flush=True)
+                      f"runs_s={','.join(f'{t:.4g}' for t in times)} cpu_s={statistics.median(cpu):.3f} "
+                      f"checksum={checksum(kept.compute())}", flush=True)
                 kept = None
                 shutil.rmtree(path, ignore_errors=True)
     shutil.rmtree(a.dir, ignore_errors=True)

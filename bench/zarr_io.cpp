@@ -25,10 +25,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -102,6 +104,34 @@ float value_at(std::uint32_t t, std::uint32_t y, std::uint32_t x) {
   return static_cast<float>(smooth + (h & 63u)) * 1e-4f;
 }
 
+// CPU seconds (user + system) of the whole process so far: on a busy machine, CPU time per run
+// compares implementations better than wall time does.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// Wall and CPU seconds of each of `repeats` runs.
+struct Timing {
+  std::vector<double> runs, cpu;
+  double median() const { return bench::median(runs); }
+  double cpu_median() const { return bench::median(cpu); }
+};
+
+template <class F> Timing timed(int repeats, F&& f, std::function<void()> untimed = {}) {
+  Timing t;
+  for (int r = 0; r < repeats; ++r) {
+    if (untimed) untimed();
+    double c0 = cpu_seconds(), t0 = bench::now_seconds();
+    f();
+    t.runs.push_back(bench::now_seconds() - t0);
+    t.cpu.push_back(cpu_seconds() - c0);
+  }
+  return t;
+}
+
 template <class F> void parallel_for(unsigned nt, std::int64_t n, F&& f) {
   std::vector<std::thread> ts;
   for (unsigned i = 0; i < nt; ++i) {
@@ -138,8 +168,7 @@ json v3_codecs(const std::string& codec) {
 
 // ---- the codec limit: compress / decompress every chunk in a thread pool, no store ------------
 struct Limit {
-  double compress_s = 0, decompress_s = 0;
-  std::vector<double> compress_runs, decompress_runs;
+  Timing compress, decompress;
   double ratio = 0;  // compression ratio
 };
 
@@ -189,7 +218,7 @@ Limit codec_limit(const std::string& codec, const cb::Chunk& cube, std::int64_t 
   };
   compress_all();  // warm-up; also produces the encoded chunks
   Limit l;
-  l.compress_runs = bench::time_runs(repeats, compress_all);
+  l.compress = timed(repeats, compress_all);
   std::size_t total = 0;
   for (const auto& e : encoded) total += e.size();
   l.ratio = static_cast<double>(n) * static_cast<double>(chunk_bytes) / static_cast<double>(total);
@@ -212,17 +241,11 @@ Limit codec_limit(const std::string& codec, const cb::Chunk& cube, std::int64_t 
     });
   };
   decompress_all();
-  l.decompress_runs = bench::time_runs(repeats, decompress_all);
-  l.compress_s = bench::median(l.compress_runs);
-  l.decompress_s = bench::median(l.decompress_runs);
+  l.decompress = timed(repeats, decompress_all);
   return l;
 }
 
 // ---- cubist ------------------------------------------------------------------------------------
-struct Timing {
-  std::vector<double> runs;
-  double median() const { return bench::median(runs); }
-};
 
 std::uint64_t checksum_of(const cb::DataArray& persisted) {
   cb::DataArray all = persisted.compute();
@@ -260,27 +283,15 @@ Timing cubist_write(const cb::Chunk& cube, const Case& k, const std::string& pat
     enc.compressor = v2_compressor(k.codec);
   }
   o.encoding["data"] = enc;
-  Timing t;
-  for (int r = 0; r < repeats; ++r) {
-    fs::remove_all(path);
-    double t0 = bench::now_seconds();
-    cb::to_zarr(arr, path, o);
-    t.runs.push_back(bench::now_seconds() - t0);
-  }
-  return t;
+  return timed(repeats, [&] { cb::to_zarr(arr, path, o); }, [&] { fs::remove_all(path); });
 }
 
 Timing cubist_read(const std::string& path, unsigned nt, int repeats, std::uint64_t& checksum) {
   cb::ComputeOptions co;
   co.num_threads = nt;
-  Timing t;
   cb::DataArray kept;
-  for (int r = 0; r < repeats; ++r) {
-    kept = cb::DataArray();  // the previous result is freed outside the timed region
-    double t0 = bench::now_seconds();
-    kept = cb::open_zarr(path)["data"].persist(co);
-    t.runs.push_back(bench::now_seconds() - t0);
-  }
+  // The previous result is freed outside the timed region.
+  Timing t = timed(repeats, [&] { kept = cb::open_zarr(path)["data"].persist(co); }, [&] { kept = cb::DataArray(); });
   checksum = checksum_of(kept);
   return t;
 }
@@ -288,9 +299,7 @@ Timing cubist_read(const std::string& path, unsigned nt, int repeats, std::uint6
 struct Row {
   std::string what;  // "write" / "read"
   Case k;
-  double cubist_s = 0;
-  std::vector<double> cubist_runs;
-  double limit_s = 0;
+  Timing cubist, limit;
   double python_s = -1;
   std::int64_t chunks = 0;
 };
@@ -340,10 +349,10 @@ int main(int argc, char** argv) try {
       if (!limits.count(lkey)) {
         limits[lkey] = codec_limit(k.codec, cube, k.chunk, nt, a.repeats);
         const auto& l = limits[lkey];
-        std::printf("zarr_io limit codec=%s chunk=%lld ratio=%.2f compress=%.2fGB/s decompress=%.2fGB/s runs_s=%s/%s\n",
-                    k.codec.c_str(), static_cast<long long>(k.chunk), l.ratio, gbs(bytes, l.compress_s),
-                    gbs(bytes, l.decompress_s), bench::join_times(l.compress_runs).c_str(),
-                    bench::join_times(l.decompress_runs).c_str());
+        std::printf("zarr_io limit codec=%s chunk=%lld ratio=%.2f compress=%.2fGB/s decompress=%.2fGB/s runs_s=%s/%s "
+                    "cpu_s=%.3f/%.3f\n", k.codec.c_str(), static_cast<long long>(k.chunk), l.ratio, gbs(bytes, l.compress.median()),
+                    gbs(bytes, l.decompress.median()), bench::join_times(l.compress.runs).c_str(),
+                    bench::join_times(l.decompress.runs).c_str(), l.compress.cpu_median(), l.decompress.cpu_median());
         std::fflush(stdout);
       }
       const Limit& l = limits[lkey];
@@ -355,12 +364,13 @@ int main(int argc, char** argv) try {
       Timing r = cubist_read(path, nt, a.repeats, sum);
       bool ok = sum == expected;
       all_ok = all_ok && ok;
-      std::printf("zarr_io cubist codec=%s chunks=%s write=%.2fGB/s read=%.2fGB/s write_runs_s=%s read_runs_s=%s checksum=%s\n",
-                  k.codec.c_str(), k.label().c_str(), gbs(bytes, w.median()), gbs(bytes, r.median()),
-                  bench::join_times(w.runs).c_str(), bench::join_times(r.runs).c_str(), ok ? "ok" : "DIFFERS");
+      std::printf("zarr_io cubist codec=%s chunks=%s write=%.2fGB/s read=%.2fGB/s write_runs_s=%s read_runs_s=%s "
+                  "cpu_s=%.3f/%.3f checksum=%s\n", k.codec.c_str(), k.label().c_str(), gbs(bytes, w.median()),
+                  gbs(bytes, r.median()), bench::join_times(w.runs).c_str(), bench::join_times(r.runs).c_str(),
+                  w.cpu_median(), r.cpu_median(), ok ? "ok" : "DIFFERS");
       std::fflush(stdout);
-      rows.push_back({"write", k, w.median(), w.runs, l.compress_s, -1, nchunks});
-      rows.push_back({"read", k, r.median(), r.runs, l.decompress_s, -1, nchunks});
+      rows.push_back({"write", k, w, l.compress, -1, nchunks});
+      rows.push_back({"read", k, r, l.decompress, -1, nchunks});
       fs::remove_all(path);
     }
   }  // the cube is freed before Python builds its own copy
@@ -391,18 +401,21 @@ int main(int argc, char** argv) try {
   }
   fs::remove_all(root);
 
-  std::printf("\n%-5s %-6s %-16s %9s %10s %11s %10s %8s %10s %8s\n", "op", "codec", "chunks", "cubist", "µs/chunk",
-              "zarr-python", "µs/chunk", "ratio", "limit", "%limit");
+  // %limit compares wall times; cpu%limit compares CPU seconds (limit's / cubist's), steadier on a
+  // busy machine.
+  std::printf("\n%-5s %-6s %-16s %9s %10s %11s %10s %8s %10s %7s %10s\n", "op", "codec", "chunks", "cubist", "µs/chunk",
+              "zarr-python", "µs/chunk", "ratio", "limit", "%limit", "cpu%limit");
   for (const auto& r : rows) {
     char py[64] = "-", pyus[32] = "-", ratio[32] = "-";
     if (r.python_s > 0) {
       std::snprintf(py, sizeof py, "%.2fGB/s", gbs(bytes, r.python_s));
       std::snprintf(pyus, sizeof pyus, "%.0f", 1e6 * r.python_s / static_cast<double>(r.chunks));
-      std::snprintf(ratio, sizeof ratio, "%.2fx", r.python_s / r.cubist_s);
+      std::snprintf(ratio, sizeof ratio, "%.2fx", r.python_s / r.cubist.median());
     }
-    std::printf("%-5s %-6s %-16s %6.2fGB/s %10.0f %11s %10s %8s %6.2fGB/s %7.0f%%\n", r.what.c_str(), r.k.codec.c_str(),
-                r.k.label().c_str(), gbs(bytes, r.cubist_s), 1e6 * r.cubist_s / static_cast<double>(r.chunks), py, pyus, ratio,
-                gbs(bytes, r.limit_s), 100 * r.limit_s / r.cubist_s);
+    std::printf("%-5s %-6s %-16s %6.2fGB/s %10.0f %11s %10s %8s %6.2fGB/s %6.0f%% %9.0f%%\n", r.what.c_str(), r.k.codec.c_str(),
+                r.k.label().c_str(), gbs(bytes, r.cubist.median()), 1e6 * r.cubist.median() / static_cast<double>(r.chunks), py,
+                pyus, ratio, gbs(bytes, r.limit.median()), 100 * r.limit.median() / r.cubist.median(),
+                100 * r.limit.cpu_median() / r.cubist.cpu_median());
   }
   // The RESULT line: the smallest-chunk blosc-lz4 write, where per-chunk overhead weighs most.
   const Row* head = nullptr;
@@ -410,7 +423,7 @@ int main(int argc, char** argv) try {
     if (!r.k.sharded && r.what == "write" && (!head || r.k.chunk < head->k.chunk || (r.k.codec == "lz4" && r.k.chunk == head->k.chunk)))
       head = &r;
   if (head) {
-    double cu = 1e6 * head->cubist_s / static_cast<double>(head->chunks);
+    double cu = 1e6 * head->cubist.median() / static_cast<double>(head->chunks);
     double pu = head->python_s > 0 ? 1e6 * head->python_s / static_cast<double>(head->chunks) : 0;
     std::printf("RESULT name=zarr_io_write_%s_%lld cubist=%.1fus reference=%.1fus ratio=%.2f\n", head->k.codec.c_str(),
                 static_cast<long long>(head->k.chunk), cu, pu, pu > 0 ? pu / cu : 0.0);

@@ -59,16 +59,20 @@ class BloscCodec final : public BytesCodec {
     run_decompress(in, out);
   }
   Bytes encode(std::span<const std::byte> in) const override {
+    Bytes out;
+    encode_into(in, out);
+    return out;
+  }
+  void encode_into(std::span<const std::byte> in, Bytes& out) const override {
     if (in.size() > static_cast<std::size_t>(BLOSC_MAX_BUFFERSIZE))
       throw ValueError(fmt::format("blosc cannot compress a chunk of {} bytes (limit 2 GiB)", in.size()));
-    Bytes out(in.size() + BLOSC_MAX_OVERHEAD);
+    out.resize_discard(in.size() + BLOSC_MAX_OVERHEAD);
     int shuffle = shuffle_ == -1 ? (typesize_ == 1 ? BLOSC_BITSHUFFLE : BLOSC_SHUFFLE) : shuffle_;
     std::size_t ts = typesize_ > 0 && typesize_ <= BLOSC_MAX_TYPESIZE ? typesize_ : 1;
     int r = blosc_compress_ctx(clevel_, shuffle, ts, in.size(), in.data(), out.data(), out.size(), cname_.c_str(),
                                blocksize_, 1);
     if (r <= 0) throw ValueError(fmt::format("blosc compression with '{}' failed (code {})", cname_, r));
     out.truncate(static_cast<std::size_t>(r));
-    return out;
   }
 
  private:
@@ -155,15 +159,19 @@ class ZstdCodec final : public BytesCodec {
     if (r != out.size()) throw_size_mismatch("zstd", r, out.size());
   }
   Bytes encode(std::span<const std::byte> in) const override {
+    Bytes out;
+    encode_into(in, out);
+    return out;
+  }
+  void encode_into(std::span<const std::byte> in, Bytes& out) const override {
     auto* c = zstd_contexts().c;
     ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
     ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level_);
     ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum_ ? 1 : 0);
-    Bytes out(ZSTD_compressBound(in.size()));
+    out.resize_discard(ZSTD_compressBound(in.size()));
     auto r = ZSTD_compress2(c, out.data(), out.size(), in.data(), in.size());
     if (ZSTD_isError(r)) throw ValueError(fmt::format("zstd compression failed: {}", ZSTD_getErrorName(r)));
     out.truncate(r);
-    return out;
   }
 
  private:
@@ -213,16 +221,20 @@ class Lz4Codec final : public BytesCodec {
     if (r < 0 || static_cast<std::size_t>(r) != out.size()) throw ValueError("lz4: corrupt data");
   }
   Bytes encode(std::span<const std::byte> in) const override {
+    Bytes out;
+    encode_into(in, out);
+    return out;
+  }
+  void encode_into(std::span<const std::byte> in, Bytes& out) const override {
     if (in.size() > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE))
       throw ValueError(fmt::format("lz4 cannot compress a chunk of {} bytes", in.size()));
     int n = static_cast<int>(in.size());
-    Bytes out(4 + static_cast<std::size_t>(LZ4_compressBound(n)));
+    out.resize_discard(4 + static_cast<std::size_t>(LZ4_compressBound(n)));
     for (int i = 0; i < 4; ++i) out.data()[i] = static_cast<std::byte>((static_cast<std::uint32_t>(n) >> (8 * i)) & 0xff);
     int r = LZ4_compress_fast(reinterpret_cast<const char*>(in.data()), reinterpret_cast<char*>(out.data() + 4), n,
                               LZ4_compressBound(n), acceleration_);
     if (r <= 0 && n > 0) throw ValueError("lz4 compression failed");
     out.truncate(4 + static_cast<std::size_t>(r));
-    return out;
   }
 
  private:

@@ -20,6 +20,8 @@ class BytesCodec {
   // Decodes straight into `out`; throws ValueError when the decoded size is not out.size().
   virtual void decode_into(std::span<const std::byte> in, std::span<std::byte> out) const;
   virtual Bytes encode(std::span<const std::byte> in) const = 0;
+  // Encodes into `out`, reusing its capacity (a per-thread buffer: no fresh pages per chunk).
+  virtual void encode_into(std::span<const std::byte> in, Bytes& out) const { out = encode(in); }
 };
 
 // numcodecs compressor config ({"id": "blosc", ...}) of a v2 array with elements of `itemsize` bytes.

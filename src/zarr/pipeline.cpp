@@ -273,6 +273,12 @@ void CodecPipeline::decode(std::span<const std::byte> in, std::byte* out) const 
 }
 
 Bytes CodecPipeline::encode(const std::byte* in) const {
+  Bytes out;
+  encode_into(in, out);
+  return out;
+}
+
+void CodecPipeline::encode_into(const std::byte* in, Bytes& out) const {
   Bytes arr;
   const std::byte* src = in;
   if (!perm_.empty() || swap_) {
@@ -284,13 +290,27 @@ Bytes CodecPipeline::encode(const std::byte* in) const {
   }
   Bytes cur = sharding_ ? sharding_->encode(src) : Bytes();
   std::span<const std::byte> view = sharding_ ? cur.span() : std::span<const std::byte>(src, nbytes_);
-  if (bytes_codecs_.empty()) return sharding_ ? std::move(cur) : Bytes::copy_of(view);
-  for (const auto& c : bytes_codecs_) {
-    Bytes next = c->encode(view);
-    cur = std::move(next);
-    view = cur.span();
+  if (bytes_codecs_.empty()) {
+    if (sharding_) {
+      out = std::move(cur);
+    } else {
+      out.resize_discard(nbytes_);
+      if (nbytes_ > 0) std::memcpy(out.data(), src, nbytes_);
+    }
+    return;
   }
-  return cur;
+  // Middle stages go through scratch buffers; the last one writes straight into `out`.
+  Bytes stage;
+  for (std::size_t i = 0; i < bytes_codecs_.size(); ++i) {
+    if (i + 1 == bytes_codecs_.size()) {
+      bytes_codecs_[i]->encode_into(view, out);
+    } else {
+      Bytes next;
+      bytes_codecs_[i]->encode_into(view, next);
+      stage = std::move(next);
+      view = stage.span();
+    }
+  }
 }
 
 }  // namespace cubist::zarr

@@ -25,6 +25,8 @@ class CodecPipeline {
   // Decodes `in` into `out` (decoded_nbytes() bytes). Throws ValueError saying what went wrong.
   void decode(std::span<const std::byte> in, std::byte* out) const;
   Bytes encode(const std::byte* in) const;
+  // Like encode, into `out` reusing its capacity (per-thread buffers in the write path).
+  void encode_into(const std::byte* in, Bytes& out) const;
   // True when the array->bytes step is "bytes" and nothing reorders: a compressor may decode
   // straight into the caller's buffer.
   bool direct() const { return perm_.empty() && !swap_ && !sharding_; }

@@ -133,12 +133,17 @@ class DirectoryStore final : public Store {
   void set(std::string_view key, std::span<const std::byte> value) override {
     validate_key(key);
     auto p = path_of(key);
-    make_dirs(p.parent_path());
     // Unique temp name in the same directory, then rename(2): atomic on POSIX file systems.
     static std::atomic<std::uint64_t> counter{0};
     auto tmp = p;
     tmp += fmt::format(".cubist-tmp.{}.{}", ::getpid(), counter.fetch_add(1));
+    // The directory usually exists (every chunk after the first): create it only when the
+    // open says it is missing, which saves a stat per chunk.
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT) {
+      make_dirs(p.parent_path());
+      fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
     if (fd < 0) throw IOError(fmt::format("zarr: cannot create '{}': {}", tmp.string(), std::strerror(errno)));
     std::size_t done = 0;
     while (done < value.size()) {
