@@ -68,6 +68,7 @@ DataArray elementwise(const std::string& label, const std::vector<Operand>& ops,
   Shape shape;
   std::vector<std::vector<std::int64_t>> chunks;
   Coords coords;
+  std::vector<std::string> dropped;  // conflicting non-index coordinates
   std::string name;
   bool name_set = false;
   for (const auto& o : ops) {
@@ -87,10 +88,17 @@ DataArray elementwise(const std::string& label, const std::vector<Operand>& ops,
       }
     }
     for (const auto& [cname, c] : a.coords()) {
+      if (std::find(dropped.begin(), dropped.end(), cname) != dropped.end()) continue;
       if (coords.contains(cname)) {
-        if (!coords.at(cname).equals(c))
+        if (coords.at(cname).equals(c)) continue;
+        // xarray drops conflicting non-index coordinates (e.g. the scalar `band` left by
+        // sel(band="red") and sel(band="nir")); differing index coordinates would need alignment.
+        const bool index = c.dims().size() == 1 && c.dims()[0] == cname;
+        if (index)
           throw ValueError(fmt::format("{}: coordinate '{}' differs between operands (cubist does not align by "
                                        "label yet: select matching labels first)", label, cname));
+        coords.erase(cname);
+        dropped.push_back(cname);
       } else {
         coords.set(cname, c);
       }

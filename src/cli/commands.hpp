@@ -4,11 +4,15 @@
 
 namespace cubist::cli {
 
+// `cubist demo`: the seed workflow (STAC search -> stack -> NDVI -> clip -> daily max -> Zarr)
+// against a STAC API and COGs that cubist generates and serves itself on 127.0.0.1.
 struct DemoOptions {
-  std::int64_t time = 50, size = 4096, chunk = 1024;
-  unsigned threads = 0;
-  std::uint64_t seed = 42;
-  std::string graph_path;
+  std::string size = "small";        // small | medium | full
+  std::string workdir = "cubist-demo";
+  std::string output;                // default: <workdir>/ndvi.zarr
+  std::string catchment;             // default: data/catchment_outline.geojson of the source tree
+  unsigned workers = 0;              // 0: one per core
+  std::string graph_path;            // also draw the composite's task graph
   bool no_progress = false;
 };
 int run_demo(const DemoOptions& options);

@@ -1,62 +1,123 @@
-// `cubist demo`: the foundation's main job, through the same public API users call.
-// (Until the STAC pipeline lands: a generated cube with NaN holes, reduced over time and x.)
+// `cubist demo`: the seed workflow end to end on this machine, over real HTTP.
+// 1. generate (or reuse) Sentinel-2 L2A-like COGs and their STAC items around the catchment;
+// 2. serve them as an earth-search-v1-shaped STAC API with range requests on 127.0.0.1;
+// 3. run the NDVI pipeline against that URL through the public API (demo_pipeline.cpp);
+// 4. report items, cube sizes, tasks, HTTP traffic, wall time and the output path.
+#include <unistd.h>
+
 #include <chrono>
-#include <cmath>
-#include <cubist/cubist.hpp>
+#include <cstdio>
+#include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/demo_pipeline.hpp"
 #include "core/format.hpp"
+#include "cubist/error.hpp"
+#include "raster/synthetic_s2.hpp"
+#include "stac/api_server.hpp"
 
 namespace cubist::cli {
 namespace {
 
-template <class T> double checksum(const DataArray& a) {
-  double s = 0;
-  for (T v : a.values<T>())
-    if (!std::isnan(v)) s += static_cast<double>(v);
-  return s;
+namespace fs = std::filesystem;
+
+fs::path executable_dir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : exe.parent_path();
 }
+
+// The catchment of the seed workflow ships in the source tree (data/catchment_outline.geojson);
+// look for it from the working directory (./run demo runs at the root) and from the binary
+// (build/src/cubist, or an installed bin/cubist next to share/cubist).
+fs::path find_catchment(const std::string& given) {
+  if (!given.empty()) {
+    if (!fs::exists(given)) throw IOError(fmt::format("--catchment {}: no such file", given));
+    return given;
+  }
+  const fs::path exe = executable_dir();
+  for (const fs::path& p : {fs::path("data/catchment_outline.geojson"), exe / "../../data/catchment_outline.geojson",
+                            exe / "../share/cubist/catchment_outline.geojson"})
+    if (fs::exists(p)) return fs::weakly_canonical(p);
+  throw IOError(
+      "cannot find data/catchment_outline.geojson (run from the source tree's root, or give --catchment PATH)");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void line(const char* what, const std::string& text) { fmt::print("{:<11} {}\n", what, text); }
 
 }  // namespace
 
 int run_demo(const DemoOptions& o) {
-  namespace cb = cubist;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto cube = cb::random<float>({{"time", o.time}, {"y", o.size}, {"x", o.size}},
-                                {{"time", 1}, {"y", o.chunk}, {"x", o.chunk}}, o.seed);
-  cube = cube.assign_coords("time", cb::date_range("time", "2020-01-01", o.time, "1D")).rename("reflectance");
-  // Cloud-like holes: about 2% of the pixels are missing.
-  auto holed = cube.where(cube >= 0.02f);
+  const auto start = std::chrono::steady_clock::now();
+  const bool progress = !o.no_progress && isatty(STDERR_FILENO);
+  const fs::path workdir = o.workdir;
+  const fs::path data_dir = workdir / ("data-" + o.size);
+  const fs::path output = o.output.empty() ? workdir / "ndvi.zarr" : fs::path(o.output);
+  const fs::path catchment = find_catchment(o.catchment);
+  fmt::print("cubist demo: STAC search -> stack -> NDVI -> clip -> daily max -> Zarr ({} Sentinel-2-like data)\n",
+             o.size);
 
-  auto mean_time = holed.mean("time");
-  auto mean_x = holed.mean("x");
-  std::cout << holed << "\n\n" << mean_time << "\n\n";
-  if (!o.graph_path.empty()) {
-    mean_time.visualize(o.graph_path);
-    std::cout << "graph written to " << o.graph_path << "\n";
-  }
+  // 1. Data (cached: regenerated only when the parameters change).
+  auto t0 = std::chrono::steady_clock::now();
+  raster::SyntheticS2Options gen = raster::synthetic_s2_preset(o.size);
+  gen.out_dir = data_dir;
+  gen.catchment = catchment;
+  gen.threads = o.workers;
+  if (progress)
+    gen.progress = [](std::size_t done, std::size_t total) {
+      std::fprintf(stderr, "\rgenerating scenes %zu/%zu", done, total);
+      if (done == total) std::fprintf(stderr, "\n");
+    };
+  const raster::SyntheticS2Data data = raster::generate_synthetic_s2(gen);
+  const double gen_seconds = seconds_since(t0);
+  line("data", fmt::format("{}: {} items, {} COGs {} px, {} ({})", data_dir.string(), data.items["features"].size(),
+                           data.files, gen.size, core::format_bytes(static_cast<double>(data.bytes)),
+                           data.reused ? "reused" : fmt::format("generated in {:.1f} s", gen_seconds)));
 
-  cb::ComputeOptions copts;
-  copts.num_threads = o.threads;
-  copts.progress = !o.no_progress;
-  cb::ComputeStats st_time, st_x;
-  auto r_time = mean_time.compute(copts, &st_time);
-  auto r_x = mean_x.compute(copts, &st_x);
-  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // 2. The STAC API and the COGs over HTTP on 127.0.0.1.
+  stac::StacApiServer server(data.items, data_dir);
+  server.start();
+  line("STAC API", fmt::format("{} ({} items, earth-search v1 shape, COGs with range requests)", server.url(),
+                               server.size()));
 
-  auto report = [&](const char* what, const cb::DataArray& lazy, const cb::DataArray& r, const cb::ComputeStats& st) {
-    fmt::print("{:<16} shape={} tasks={} (fused into {} units) wall={} throughput={}/s checksum={:.6f}\n", what,
-               shape_to_string(r.shape()), lazy.num_tasks(), st.units, core::format_seconds(st.seconds),
-               core::format_bytes(static_cast<double>(holed.nbytes()) / st.seconds), checksum<float>(r));
+  // 3. The pipeline, through the public API only.
+  NdviPipelineConfig cfg;
+  cfg.stac_url = server.url();
+  cfg.catchment = catchment.string();
+  cfg.output = output.string();
+  cfg.items_out = (workdir / "items-found.geojson").string();
+  cfg.workers = o.workers;
+  cfg.progress = progress;
+  cfg.graph_path = o.graph_path;
+  cfg.report = [](const std::string& step, const std::string& text) {
+    line(step.c_str(), text);
+    std::fflush(stdout);
   };
-  fmt::print("input            shape={} dtype={} chunks={} size={} threads={}\n", shape_to_string(holed.shape()),
-             dtype_name(holed.dtype()), holed.chunks().total_chunks(), core::format_bytes(static_cast<double>(holed.nbytes())),
-             o.threads ? o.threads : cb::config::num_threads());
-  report("mean over time", mean_time, r_time, st_time);
-  report("mean over x", mean_x, r_x, st_x);
-  fmt::print("total wall time  {}\n", core::format_seconds(total));
+  const auto pipeline_start = std::chrono::steady_clock::now();
+  const NdviPipelineResult r = run_ndvi_pipeline(cfg);
+  const double pipeline_seconds = seconds_since(pipeline_start);
+  const net::ServerStats st = server.stats();
+  server.stop();
+
+  line("wrote", fmt::format("{} in {:.2f} s on {} workers", output.string(), r.write_seconds,
+                            o.workers ? std::to_string(o.workers) : "all"));
+  line("HTTP", fmt::format("{} requests served ({} range requests), {} sent", st.requests, st.range_requests,
+                           core::format_bytes(static_cast<double>(st.bytes_sent))));
+  line("wall time", fmt::format("pipeline {:.2f} s (search {:.2f} s, graph {:.2f} s, compute + write {:.2f} s), "
+                                "total {:.2f} s",
+                                pipeline_seconds, r.search_seconds, r.build_seconds, r.write_seconds,
+                                seconds_since(start)));
+  line("output", fs::absolute(output).lexically_normal().string());
+  // One machine-readable line for scripts (benchmarks, tests).
+  fmt::print("RESULT items={} tasks={} requests={} range_requests={} bytes_sent={} pipeline_seconds={:.4f} "
+             "write_seconds={:.4f}\n",
+             r.items, r.tasks, st.requests, st.range_requests, st.bytes_sent, pipeline_seconds, r.write_seconds);
   return 0;
 }
 

@@ -12,14 +12,17 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", cubist::kVersion);
   app.require_subcommand(1);
   cubist::cli::DemoOptions demo;
-  auto* demo_cmd = app.add_subcommand("demo", "build a generated datacube and reduce it on all cores");
-  demo_cmd->add_option("--time", demo.time, "length of the time dimension")->check(CLI::PositiveNumber);
-  demo_cmd->add_option("--size", demo.size, "y and x extent")->check(CLI::PositiveNumber);
-  demo_cmd->add_option("--chunk", demo.chunk, "y and x chunk size")->check(CLI::PositiveNumber);
-  demo_cmd->add_option("--threads", demo.threads, "worker threads (0: one per core)")->check(CLI::NonNegativeNumber);
-  demo_cmd->add_option("--seed", demo.seed, "random seed");
-  demo_cmd->add_option("--graph", demo.graph_path, "also draw the mean-over-time graph (.svg, .png or .dot)");
-  demo_cmd->add_flag("--no-progress", demo.no_progress, "no progress bar");
+  auto* demo_cmd = app.add_subcommand(
+      "demo", "the seed workflow: STAC search -> NDVI -> clip -> daily max -> Zarr, on generated Sentinel-2 data "
+              "served by cubist on 127.0.0.1");
+  demo_cmd->add_option("--size", demo.size, "small (1024 px tiles), medium (4096) or full (10980)")
+      ->check(CLI::IsMember({"small", "medium", "full"}));
+  demo_cmd->add_option("--workdir", demo.workdir, "where the generated data (cached) and the output go");
+  demo_cmd->add_option("--output", demo.output, "the Zarr store to write (default: WORKDIR/ndvi.zarr)");
+  demo_cmd->add_option("--catchment", demo.catchment, "the catchment polygon (GeoJSON, CRS84)");
+  demo_cmd->add_option("--workers", demo.workers, "worker threads (0: one per core)")->check(CLI::NonNegativeNumber);
+  demo_cmd->add_option("--graph", demo.graph_path, "also draw the composite's task graph (.svg, .png or .dot)");
+  demo_cmd->add_flag("--no-progress", demo.no_progress, "no progress bars");
   std::string info_path;
   auto* info_cmd = app.add_subcommand("info", "describe a Zarr store: dims, coords, variables, dtypes, chunks, codecs");
   info_cmd->add_option("path", info_path, "Zarr store (directory)")->required();
