@@ -1,7 +1,8 @@
 // groupby(...) reductions. Labels are factorised here (sorted, NaN/NaT dropped); the pixels are
 // reduced by a graph of the plain reduction ops:
-//   group_partial   one task per (input chunk, range of groups with members in it): the states
-//                   of those groups from that chunk only (positions of other groups are skipped)
+//   group_partial   one task per (range of groups, block of consecutive input chunks holding
+//                   their members, <= 64 MB): the states of those groups from that block only
+//                   (positions of other groups are skipped)
 //   reduce_combine  levels of fan-in <= 16 over the states of the same group range
 //   reduce_finalize one task per group range, nothing reduced away: states -> values
 // Groups whose members lie in the same input chunks share a range (so a chunk holding several
@@ -23,6 +24,7 @@ namespace cubist {
 namespace {
 
 constexpr std::int64_t kSplitEvery = 16;  // states combined per task, as the plain reductions
+constexpr std::int64_t kBlockBytes = 64 << 20;  // input one group_partial task may hold at once
 
 struct Factorized {
   std::vector<std::int64_t> group_of;  // per position, -1 for a null label
@@ -168,17 +170,28 @@ graph::LayerPtr tree_layers(const Plan& plan, const std::string& reduction, cons
   std::vector<std::int64_t> range_sizes;
   for (auto [k0, k1] : ranges) range_sizes.push_back(k1 - k0);
 
-  // group_partial: one state chunk per (range, input chunk holding its members), range-major.
+  // group_partial: one state chunk per (range, block of consecutive input chunks holding its
+  // members), range-major. A block reads at most kBlockBytes of input (and at least one chunk), so
+  // a group spanning a few chunks (the seed's same-day scenes) needs no combine at all.
+  std::int64_t chunk_bytes = static_cast<std::int64_t>(itemsize(a.dtype()));
+  for (auto e : in.max_chunk_shape()) chunk_bytes *= std::max<std::int64_t>(e, 1);
+  const std::int64_t per_block = std::clamp<std::int64_t>(kBlockBytes / std::max<std::int64_t>(chunk_bytes, 1), 1, kSplitEvery);
   nlohmann::json pair_groups = nlohmann::json::array();
   Table input_table;
   std::vector<std::int64_t> pair_sizes, states_per_range;
   for (std::size_t r = 0; r < ranges.size(); ++r) {
-    for (auto c : range_chunks[r]) {
+    const auto& cs = range_chunks[r];
+    std::int64_t blocks = 0;
+    for (std::size_t i = 0; i < cs.size();) {
+      std::size_t e = i + 1;
+      while (e < cs.size() && cs[e] == cs[e - 1] + 1 && static_cast<std::int64_t>(e - i) < per_block) ++e;
       pair_groups.push_back({ranges[r].first, ranges[r].second});
-      input_table.emplace_back(c, c + 1);
+      input_table.emplace_back(cs[i], cs[e - 1] + 1);
       pair_sizes.push_back(range_sizes[r]);
+      ++blocks;
+      i = e;
     }
-    states_per_range.push_back(static_cast<std::int64_t>(range_chunks[r].size()));
+    states_per_range.push_back(blocks);
   }
   nlohmann::json params{{"reduction", reduction}, {"axes", std::vector<int>{static_cast<int>(g)}}, {"skipna", skipna}, {"ddof", ddof},
                         {"group_of", group_of}, {"pair_groups", std::move(pair_groups)}};

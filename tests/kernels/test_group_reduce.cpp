@@ -124,6 +124,37 @@ TEST(GroupPartial, IntegersAndAGroupWithoutMembersInTheChunk) {
   EXPECT_EQ(mean.values<double>()[2], 2);  // counts
 }
 
+TEST(GroupPartial, ABlockOfInputChunksGivesOneState) {
+  // One task reading two consecutive chunks (rows 0..2 and 3..5) equals one task on the whole.
+  const Chunk a = data();
+  const Chunk top = slice(a, {0, 0}, {3, 2}), bottom = slice(a, {3, 0}, {3, 2});
+  const json p = group_params("var", kGroupOf, json::array({{0, 3}}));
+  const OpDef& op = OpRegistry::instance().get("group_partial");
+  OpSignature sig;
+  sig.out_dtype = DType::Float64;
+  sig.out_shape = {3, 3, 2};
+  sig.input_dtypes = {DType::Float64};
+  sig.input_shapes = {{6, 2}};
+  auto prepared = op.prepare(p, sig);
+  const std::vector<std::int64_t> off0{0, 0}, off1{3, 0}, index{0, 0, 0}, out_shape{3, 3, 2};
+  std::vector<TaskInput> tin{TaskInput{&top, 0, off0}, TaskInput{&bottom, 0, off1}};
+  TaskContext ctx;
+  ctx.prepared = prepared.get();
+  ctx.out_dtype = DType::Float64;
+  ctx.chunk_index = index;
+  ctx.out_offset = index;
+  ctx.out_shape = out_shape;
+  ctx.inputs = tin;
+  const Chunk two = op.run(ctx);
+  const Chunk one = run_task("group_partial", p, a, {6, 2}, {0, 0}, DType::Float64, {3, 3, 2}, {0, 0, 0}, {0, 0, 0}, {3, 3, 2});
+  ASSERT_EQ(two.shape(), one.shape());
+  for (std::int64_t i = 0; i < one.size(); ++i) {
+    const double x = one.values<double>()[static_cast<std::size_t>(i)], y = two.values<double>()[static_cast<std::size_t>(i)];
+    if (std::isnan(x)) EXPECT_TRUE(std::isnan(y)) << i;
+    else EXPECT_DOUBLE_EQ(x, y) << i;
+  }
+}
+
 TEST(GroupPartial, RejectsBadParameters) {
   const Chunk a = data();
   const json pairs = json::array({{0, 3}});

@@ -1,8 +1,9 @@
-// Op "group_partial": the reduction states of several groups from one input chunk, for groupby.
-// The output is a state chunk [F, ..., G, ...] (kernels/reduction.hpp layouts) whose grouped
-// axis holds one state per group of this task's group range; reduce_combine merges the states
-// that different input chunks give for the same groups, reduce_finalize (with no reduced axes)
-// turns them into values. The arithmetic is reduce_partial's and reduce_combine's own: each run
+// Op "group_partial": the reduction states of several groups from a few input chunks, for groupby.
+// The input chunks are consecutive along the grouped axis (a task reads a bounded block of the
+// chunks holding its groups). The output is a state chunk [F, ..., G, ...] (kernels/reduction.hpp
+// layouts) whose grouped axis holds one state per group of this task's group range;
+// reduce_combine merges the states that different blocks give for the same groups, and
+// reduce_finalize (with no reduced axes) turns them into values. The arithmetic is reduce_partial's and reduce_combine's own: each run
 // of consecutive positions of one group is a zero-copy view reduced by reduce_partial, and the
 // runs of one group (unsorted labels) are merged by reduce_combine.
 //
@@ -79,8 +80,7 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
 Chunk run(const TaskContext& ctx) {
   const auto& pr = ctx.params<Prepared>();
   const std::size_t g = pr.axis;
-  if (ctx.inputs.size() != 1)
-    throw ValueError(fmt::format("group_partial: expects one input chunk, got {}", ctx.inputs.size()));
+  if (ctx.inputs.empty()) throw ValueError("group_partial: no input chunks");
   const auto pair = static_cast<std::size_t>(ctx.chunk_index[g + 1]);
   if (pair >= pr.pair_groups.size())
     throw ValueError(fmt::format("group_partial: output chunk {} along the grouped axis has no group range", pair));
@@ -88,35 +88,37 @@ Chunk run(const TaskContext& ctx) {
   if (ctx.out_shape[g + 1] != k1 - k0)
     throw ValueError(fmt::format("group_partial: output chunk {} holds {} groups, its group range [{}, {}) has {}", pair,
                                  ctx.out_shape[g + 1], k0, k1, k1 - k0));
-  const Chunk& in = *ctx.inputs[0].chunk;
-  if (in.rank() != ctx.out_shape.size() - 1 || in.dtype() != pr.input)
-    throw ValueError(fmt::format("group_partial: input chunk is {} {}, expected rank {} {}", dtype_name(in.dtype()),
-                                 shape_to_string(in.shape()), ctx.out_shape.size() - 1, dtype_name(pr.input)));
-  const std::int64_t first = ctx.inputs[0].offset[g];
-  const std::int64_t n = in.shape()[g];
-  if (first < 0 || first + n > static_cast<std::int64_t>(pr.group_of.size()))
-    throw ValueError(fmt::format("group_partial: input positions [{}, {}) leave the grouped axis", first, first + n));
-
-  // One state per run of consecutive positions of a group in [k0, k1).
+  // One state per run of consecutive positions of a group in [k0, k1), over every input chunk.
   std::vector<std::vector<Chunk>> parts(static_cast<std::size_t>(k1 - k0));
-  std::vector<std::int64_t> offset(in.rank(), 0);
-  Shape shape = in.shape();
-  auto reduce_run = [&](std::int64_t start, std::int64_t len) {
+  const std::size_t rank = ctx.out_shape.size() - 1;
+  std::vector<std::int64_t> offset(rank, 0);
+  auto reduce_run = [&](const Chunk& in, std::int64_t start, std::int64_t len) {
+    Shape shape = in.shape();
     offset[g] = start;
     shape[g] = len;
     return pr.partial->run({in.view(offset, shape)});
   };
-  for (std::int64_t i = 0; i < n;) {
-    const std::int64_t k = pr.group_of[static_cast<std::size_t>(first + i)];
-    std::int64_t e = i + 1;
-    while (e < n && pr.group_of[static_cast<std::size_t>(first + e)] == k) ++e;
-    if (k >= k0 && k < k1) parts[static_cast<std::size_t>(k - k0)].push_back(reduce_run(i, e - i));
-    i = e;
+  for (const TaskInput& input : ctx.inputs) {
+    const Chunk& in = *input.chunk;
+    if (in.rank() != rank || in.dtype() != pr.input)
+      throw ValueError(fmt::format("group_partial: input chunk is {} {}, expected rank {} {}", dtype_name(in.dtype()),
+                                   shape_to_string(in.shape()), rank, dtype_name(pr.input)));
+    const std::int64_t first = input.offset[g];
+    const std::int64_t n = in.shape()[g];
+    if (first < 0 || first + n > static_cast<std::int64_t>(pr.group_of.size()))
+      throw ValueError(fmt::format("group_partial: input positions [{}, {}) leave the grouped axis", first, first + n));
+    for (std::int64_t i = 0; i < n;) {
+      const std::int64_t k = pr.group_of[static_cast<std::size_t>(first + i)];
+      std::int64_t e = i + 1;
+      while (e < n && pr.group_of[static_cast<std::size_t>(first + e)] == k) ++e;
+      if (k >= k0 && k < k1) parts[static_cast<std::size_t>(k - k0)].push_back(reduce_run(in, i, e - i));
+      i = e;
+    }
   }
   std::vector<Chunk> states;
   states.reserve(parts.size());
   for (auto& runs : parts) {
-    if (runs.empty()) states.push_back(reduce_run(0, 0));  // the reduction's identity: nothing seen
+    if (runs.empty()) states.push_back(reduce_run(*ctx.inputs[0].chunk, 0, 0));  // the identity: nothing seen
     else if (runs.size() == 1) states.push_back(std::move(runs[0]));
     else states.push_back(pr.combine->run(runs));
   }
