@@ -22,7 +22,7 @@ void ensure_gdal() {
         {"GDAL_HTTP_RETRY_DELAY", "0.5"},
         {"CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".tif,.tiff,.TIF,.TIFF"},
         {"VSI_CACHE", "TRUE"},
-        {"VSI_CACHE_SIZE", "8388608"},  // per open file: datasets are cached per thread, so keep it small
+        {"VSI_CACHE_SIZE", "4194304"},  // per open file, and datasets stay open per thread: keep it small
         {"GDAL_CACHEMAX", "256"},       // MB, shared block cache
     };
     for (const auto& [key, value] : defaults)

@@ -106,9 +106,13 @@ TEST(Clip, ChunksOutsideThePolygonAreNeverRead) {
   // Chunk rows 1..3 x chunk cols 0..2 are outside: 9 constant chunks.
   EXPECT_EQ(layer->constant->chunks.size(), 9u);
   auto tg = graph::build_task_graph(graph::fuse_elementwise({layer}), {true});
-  std::size_t reads = 0;
-  for (const auto& t : tg.tasks) reads += tg.layers[t.layer]->op == "literal" || tg.layers[t.layer]->op == "gather";
-  EXPECT_LE(reads, 2u * 7u);  // at most the 7 non-constant chunks are read (and their gathers)
+  std::size_t reads = 0, masks = 0;
+  for (const auto& t : tg.tasks) {
+    reads += tg.layers[t.layer]->op == "literal";  // the in-memory data's chunks
+    masks += tg.layers[t.layer]->op == "geometry_mask";
+  }
+  EXPECT_EQ(reads, 7u);  // only the 7 chunks that meet the polygon are read
+  EXPECT_EQ(masks, 7u);
   auto v = c.compute().values<double>();
   for (int r = 0; r < 8; ++r)
     for (int col = 0; col < 8; ++col) {
@@ -138,4 +142,39 @@ TEST(Clip, Errors) {
   o.crs = Crs::epsg(32632);
   EXPECT_THROW(clip(da, {Geometry(far.polygons(), Crs())}, o), ValueError);  // still misses
   EXPECT_THROW(clip(da, {}), ValueError);
+}
+
+TEST(Clip, IntegerDataUsesNodataAndKeepsDtype) {
+  auto da = set_nodata(utm_array(4).astype(DType::UInt16), 65535);
+  // An L over pixels (row, col) (0, 1), (1, 1), (1, 2); (0, 2) is outside.
+  Geometry box({{{{500010.0, 5000080.0}, {500020.0, 5000080.0}, {500020.0, 5000070.0}, {500030.0, 5000070.0},
+                  {500030.0, 5000060.0}, {500010.0, 5000060.0}, {500010.0, 5000080.0}}}},
+               Crs::epsg(32632));
+  auto c = clip(da, {box});
+  EXPECT_EQ(c.dtype(), DType::UInt16);
+  EXPECT_EQ(c.attrs()["_FillValue"], 65535);
+  ASSERT_EQ(c.shape(), (Shape{2, 2}));
+  auto v = c.compute().values<std::uint16_t>();
+  EXPECT_EQ(v[0], 1);
+  EXPECT_EQ(v[1], 65535);
+  EXPECT_EQ(v[2], 9);
+  EXPECT_EQ(v[3], 10);
+  EXPECT_THROW(clip(utm_array(4).astype(DType::UInt16), {box}), ValueError);  // no nodata to fill with
+}
+
+TEST(Clip, DropFalseKeepsTheGrid) {
+  auto da = utm_array(4);
+  Geometry box({{{{500010.0, 5000060.0}, {500050.0, 5000060.0}, {500050.0, 5000080.0}, {500010.0, 5000080.0},
+                  {500010.0, 5000060.0}}}},
+               Crs::epsg(32632));
+  ClipOptions o;
+  o.drop = false;
+  auto c = clip(da, {box}, o);
+  ASSERT_EQ(c.shape(), (Shape{8, 8}));
+  ASSERT_TRUE(c.layer()->constant);
+  EXPECT_EQ(c.layer()->constant->chunks, (std::vector<std::int64_t>{2, 3}));  // the bottom row of 4 x 4 chunks
+  auto v = c.compute().values<double>();
+  EXPECT_EQ(v[1], 1);
+  EXPECT_TRUE(std::isnan(v[0]));
+  EXPECT_TRUE(std::isnan(v[63]));
 }
