@@ -3,6 +3,8 @@
 // 2. serve them as an earth-search-v1-shaped STAC API with range requests on 127.0.0.1;
 // 3. run the NDVI pipeline against that URL through the public API (demo_pipeline.cpp);
 // 4. report items, cube sizes, tasks, HTTP traffic, wall time and the output path.
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -49,6 +51,17 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Blocks until SIGINT or SIGTERM (the server answers on its own threads meanwhile).
+void wait_for_interrupt() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  int sig = 0;
+  sigwait(&set, &sig);
+}
+
 void line(const char* what, const std::string& text) { fmt::print("{:<11} {}\n", what, text); }
 
 }  // namespace
@@ -85,6 +98,13 @@ int run_demo(const DemoOptions& o) {
   server.start();
   line("STAC API", fmt::format("{} ({} items, earth-search v1 shape, COGs with range requests)", server.url(),
                                server.size()));
+
+  if (o.serve) {
+    line("serving", fmt::format("until Ctrl-C; try: example_ndvi_pipeline {} {}", server.url(), catchment.string()));
+    std::fflush(stdout);
+    wait_for_interrupt();
+    return 0;
+  }
 
   // 3. The pipeline, through the public API only.
   NdviPipelineConfig cfg;

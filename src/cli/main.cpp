@@ -23,9 +23,13 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--workers", demo.workers, "worker threads (0: one per core)")->check(CLI::NonNegativeNumber);
   demo_cmd->add_option("--graph", demo.graph_path, "also draw the composite's task graph (.svg, .png or .dot)");
   demo_cmd->add_flag("--no-progress", demo.no_progress, "no progress bars");
+  demo_cmd->add_flag("--serve", demo.serve,
+                     "only serve the generated STAC API and COGs on 127.0.0.1 until Ctrl-C (for "
+                     "examples/ndvi_pipeline.cpp or your own code)");
   std::string info_path;
   auto* info_cmd = app.add_subcommand("info", "describe a Zarr store: dims, coords, variables, dtypes, chunks, codecs");
   info_cmd->add_option("path", info_path, "Zarr store (directory)")->required();
+  cubist::cli::add_openeo_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -34,6 +38,7 @@ int main(int argc, char** argv) {
   try {
     if (*demo_cmd) return cubist::cli::run_demo(demo);
     if (*info_cmd) return cubist::cli::run_info(info_path);
+    if (int rc = cubist::cli::run_openeo_commands(); rc >= 0) return rc;
   } catch (const cubist::Error& e) {
     std::fprintf(stderr, "cubist: error: %s\n", e.what());
     return 1;
