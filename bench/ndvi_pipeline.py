@@ -26,15 +26,16 @@ PY = sys.executable
 
 
 def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time -v; returns (stdout, wall seconds, peak RSS bytes)."""
+    """Runs cmd under /usr/bin/time -v; returns (stdout, wall seconds, peak RSS bytes, CPU seconds)."""
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         sys.stderr.write(p.stdout + p.stderr)
         raise SystemExit(f"ndvi_pipeline: failed ({p.returncode}): {' '.join(cmd)}")
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", p.stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", p.stderr))
     seconds = (int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))) if wall else float("nan")
-    return p.stdout, seconds, int(rss.group(1)) * 1024 if rss else 0
+    return p.stdout, seconds, int(rss.group(1)) * 1024 if rss else 0, cpu
 
 
 def kv(stdout, tag):
@@ -63,39 +64,40 @@ def main():
             "--workers", str(a.threads), "--no-progress"]
 
     print(f"preparing {a.size} data in {data_dir} (generated once, then reused)", flush=True)
-    out, secs, _ = timed(demo + ["--output", os.path.join(a.workdir, "warmup.zarr")])
+    out, secs, _, _ = timed(demo + ["--output", os.path.join(a.workdir, "warmup.zarr")])
     print("  " + next(l for l in out.splitlines() if l.startswith("data")), flush=True)
 
     runs = {"cubist": [], "python": [], "gdal": []}
     for r in range(a.repeats):
-        out, secs, rss = timed(demo + ["--output", os.path.join(a.workdir, "bench-cubist.zarr")])
+        out, secs, rss, cpu = timed(demo + ["--output", os.path.join(a.workdir, "bench-cubist.zarr")])
         res = kv(out, "RESULT")
-        runs["cubist"].append(dict(wall=secs, rss=rss, inner=float(res["pipeline_seconds"]),
+        runs["cubist"].append(dict(wall=secs, rss=rss, cpu=cpu, inner=float(res["pipeline_seconds"]),
                                    bytes=int(res["bytes_sent"]), requests=int(res["requests"]),
                                    items=int(res["items"])))
-        out, secs, rss = timed([PY, os.path.join(HERE, "ndvi_python_stack.py"), data_dir, a.catchment,
+        out, secs, rss, cpu = timed([PY, os.path.join(HERE, "ndvi_python_stack.py"), data_dir, a.catchment,
                                 os.path.join(a.workdir, "bench-python.zarr"), str(a.threads)])
         res = kv(out, "python_stack")
-        runs["python"].append(dict(wall=secs, rss=rss, inner=float(res["seconds"]), bytes=int(res["bytes_read"]),
+        runs["python"].append(dict(wall=secs, rss=rss, cpu=cpu, inner=float(res["seconds"]), bytes=int(res["bytes_read"]),
                                    items=int(res["items"])))
-        out, secs, rss = timed([PY, os.path.join(HERE, "ndvi_gdal_decode.py"), data_dir, a.catchment,
+        out, secs, rss, cpu = timed([PY, os.path.join(HERE, "ndvi_gdal_decode.py"), data_dir, a.catchment,
                                 str(a.threads)])
         res = kv(out, "gdal_decode")
-        runs["gdal"].append(dict(wall=secs, rss=rss, inner=float(res["seconds"]), bytes=int(res["bytes_read"]),
+        runs["gdal"].append(dict(wall=secs, rss=rss, cpu=cpu, inner=float(res["seconds"]), bytes=int(res["bytes_read"]),
                                  windows=int(res["windows"])))
         c, p, g = runs["cubist"][-1], runs["python"][-1], runs["gdal"][-1]
         print(f"run {r + 1}: cubist {c['wall']:.2f} s (pipeline {c['inner']:.2f} s, {mib(c['rss'])} peak, "
-              f"{c['requests']} HTTP requests, {mib(c['bytes'])}) | python {p['wall']:.2f} s "
-              f"(compute+write {p['inner']:.2f} s, {mib(p['rss'])} peak, read {mib(p['bytes'])}) | "
-              f"gdal decode {g['inner']:.2f} s ({g['windows']} windows, read {mib(g['bytes'])})", flush=True)
+              f"{c['requests']} HTTP requests, {mib(c['bytes'])}, cpu {c['cpu']:.2f} s) | python {p['wall']:.2f} s "
+              f"(compute+write {p['inner']:.2f} s, {mib(p['rss'])} peak, read {mib(p['bytes'])}, cpu {p['cpu']:.2f} s) | "
+              f"gdal decode {g['inner']:.2f} s ({g['windows']} windows, read {mib(g['bytes'])}, process cpu {g['cpu']:.2f} s)",
+              flush=True)
 
     med = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in runs.items()}
     c, p, g = med["cubist"], med["python"], med["gdal"]
     print(f"medians of {a.repeats} ({a.size}: {int(c['items'])} items, {a.threads} threads):")
     print(f"  cubist whole process {c['wall']:.3f} s, peak RSS {mib(c['rss'])}, {int(c['requests'])} HTTP requests, "
-          f"{mib(c['bytes'])} over HTTP")
+          f"{mib(c['bytes'])} over HTTP, CPU {c['cpu']:.3f} s")
     print(f"  python whole process {p['wall']:.3f} s (steps alone {p['inner']:.3f} s), peak RSS {mib(p['rss'])}, "
-          f"read {mib(p['bytes'])}")
+          f"read {mib(p['bytes'])}, CPU {p['cpu']:.3f} s")
     print(f"  gdal decode of the needed windows {g['inner']:.3f} s, read {mib(g['bytes'])}")
     print(f"RESULT name=ndvi_pipeline_wall cubist={c['wall']:.3f}s reference={p['wall']:.3f}s "
           f"ratio={p['wall'] / c['wall']:.2f}")
@@ -103,6 +105,9 @@ def main():
           f"ratio={p['inner'] / c['inner']:.2f}")
     print(f"RESULT name=ndvi_vs_gdal_decode cubist={c['inner']:.3f}s reference={g['inner']:.3f}s "
           f"ratio={g['inner'] / c['inner']:.2f}")
+    # CPU seconds (user + system, whole processes): what a loaded machine distorts least.
+    print(f"RESULT name=ndvi_pipeline_cpu cubist={c['cpu']:.3f}s reference={p['cpu']:.3f}s "
+          f"ratio={p['cpu'] / max(c['cpu'], 1e-9):.2f}")
     print(f"RESULT name=ndvi_peak_rss cubist={c['rss'] / 2**20:.1f}MiB reference={p['rss'] / 2**20:.1f}MiB "
           f"ratio={p['rss'] / max(c['rss'], 1):.2f}")
 
