@@ -1,0 +1,157 @@
+// Spatial and temporal filters: filter_temporal, filter_bbox, filter_spatial, mask_polygon.
+// Selections are lazy isel slices on the cube; polygons go through cubist::clip (rioxarray's rules).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "cubist/datetime.hpp"
+#include "cubist/error.hpp"
+#include "cubist/geo.hpp"
+#include "openeo/cube.hpp"
+#include "openeo/filters.hpp"
+#include "openeo/registry.hpp"
+
+namespace cubist::openeo {
+
+DataArray select_time(const DataArray& cube, std::optional<std::int64_t> start, std::optional<std::int64_t> end) {
+  const std::string dim = time_dimension(cube);
+  const Coordinate& t = cube.coords().at(dim);
+  if (t.dtype() != DType::DateTime64 || t.is_string())
+    throw TypeError(fmt::format("the labels of '{}' are not datetimes", dim));
+  const auto values = t.values().values<std::int64_t>();
+  std::vector<std::int64_t> index;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if ((!start || values[i] >= *start) && (!end || values[i] < *end)) index.push_back(static_cast<std::int64_t>(i));
+  if (index.empty()) throw ValueError("no time step of the data cube lies within the temporal extent");
+  const bool contiguous = index.back() - index.front() + 1 == static_cast<std::int64_t>(index.size());
+  if (contiguous) return cube.isel({{dim, Slice{index.front(), index.back() + 1}}});
+  return cube.isel({{dim, index}});
+}
+
+DataArray select_bounds(const DataArray& cube, const Bounds& b) {
+  DataArray out = cube;
+  for (const auto& [dim, lo, hi] : {std::tuple{"x", b.minx, b.maxx}, std::tuple{"y", b.miny, b.maxy}}) {
+    const Coordinate& c = cube.coords().at(dim);
+    std::int64_t first = -1, last = -1;
+    for (std::int64_t i = 0; i < c.size(); ++i) {
+      const double v = c.numeric_value(i);
+      if (v >= lo && v <= hi) {
+        if (first < 0) first = i;
+        last = i;
+      }
+    }
+    if (first < 0) throw ValueError(fmt::format("the bounding box covers no pixel centre along '{}'", dim));
+    out = out.isel({{dim, Slice{first, last + 1}}});
+  }
+  return out;
+}
+
+Bounds bounds_in_cube_crs(const DataArray& cube, const Bounds& b, const Crs& crs) {
+  const auto cube_crs = crs_of(cube);
+  if (!cube_crs || cube_crs->equals(crs)) return b;
+  return transform_bounds(b, crs, *cube_crs);
+}
+
+std::optional<std::int64_t> time_bound(const Value& v, const std::string& what) {
+  if (v.is_null()) return std::nullopt;
+  if (v.kind != Value::Kind::String) throw ValueError(fmt::format("the {} must be a date-time string or null", what));
+  return parse_datetime(v.scalar.get<std::string>()).ns;
+}
+
+std::pair<Bounds, Crs> parse_bbox(const Value& extent) {
+  Bounds b;
+  double* fields[] = {&b.minx, &b.miny, &b.maxx, &b.maxy};
+  const char* names[] = {"west", "south", "east", "north"};
+  for (int i = 0; i < 4; ++i) {
+    const Value* v = extent.member(names[i]);
+    if (!v || v->kind != Value::Kind::Number) throw ValueError(fmt::format("'{}' is missing or not a number", names[i]));
+    *fields[i] = v->scalar.get<double>();
+  }
+  Crs crs = Crs::epsg(4326);
+  if (const Value* c = extent.member("crs"); c && !c->is_null()) {
+    if (c->kind == Value::Kind::Number) crs = Crs::epsg(static_cast<int>(c->scalar.get<double>()));
+    else if (c->kind == Value::Kind::String) crs = Crs::from_user_input(c->scalar.get<std::string>());
+    else throw ValueError("'crs' must be an EPSG code or a WKT/PROJ string");
+  }
+  if (b.minx > b.maxx || b.miny > b.maxy) throw ValueError("west must not exceed east, nor south north");
+  return {b, crs};
+}
+
+std::vector<Geometry> geometries_of(const Value& v, const std::string& where) {
+  if (v.kind == Value::Kind::String) return read_geojson(v.scalar.get<std::string>());
+  if (v.kind != Value::Kind::Object) throw ValueError(fmt::format("{}: expected GeoJSON, got {}", where, v.describe()));
+  auto g = parse_geojson(v.to_json(), where);
+  if (g.empty()) throw ValueError(fmt::format("{}: the GeoJSON holds no polygon", where));
+  return g;
+}
+
+namespace {
+
+Parameter cube_param() { return {"data", "A data cube.", schema::cube(), false, nullptr}; }
+nlohmann::json cube_returns(const std::string& d) { return {{"description", d}, {"schema", schema::cube()}}; }
+nlohmann::json geometries_schema() { return {schema::geojson(), {{"type", "string"}, {"description", "A GeoJSON file."}}}; }
+
+template <class F> auto or_fail(Args& a, const std::string& arg, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    a.fail(arg, e.what());
+  }
+}
+
+const ProcessRegistration filter_temporal_reg{ProcessDef{
+    "filter_temporal", "Temporal filter based on temporal intervals", "", {"cubes", "filter"},
+    {cube_param(), {"extent", "Left-closed interval [start, end): end is excluded; null for an open end.", schema::temporal_interval(), false, nullptr},
+     {"dimension", "The temporal dimension (null: the cube's).", {{"type", {"string", "null"}}}, true, nullptr}},
+    cube_returns("A data cube restricted to the temporal extent."),
+    [](Args& a) -> Value {
+      const DataArray cube = a.cube("data");
+      const auto& ext = a.get("extent").items;
+      if (ext.size() != 2) a.fail("extent", "expected [start, end]");
+      const auto start = or_fail(a, "extent", [&] { return time_bound(ext[0], "start"); });
+      const auto end = or_fail(a, "extent", [&] { return time_bound(ext[1], "end"); });
+      if (!start && !end) a.fail("extent", "both ends are null");
+      if (start && end && *end <= *start) a.fail("extent", "the end is not after the start");
+      return Value::of_cube(or_fail(a, "extent", [&] { return select_time(cube, start, end); }));
+    }}};
+
+const ProcessRegistration filter_bbox_reg{ProcessDef{
+    "filter_bbox", "Spatial filter using a bounding box", "", {"cubes", "filter"},
+    {cube_param(), {"extent", "A bounding box (crs: EPSG code or WKT, default 4326).", schema::bbox(), false, nullptr}},
+    cube_returns("A data cube restricted to the pixels whose centres lie in the bounding box."),
+    [](Args& a) -> Value {
+      const DataArray cube = a.cube("data");
+      return Value::of_cube(or_fail(a, "extent", [&] {
+        auto [b, crs] = parse_bbox(a.get("extent"));
+        return select_bounds(cube, bounds_in_cube_crs(cube, b, crs));
+      }));
+    }}};
+
+const ProcessRegistration filter_spatial_reg{ProcessDef{
+    "filter_spatial", "Spatial filter using geometries", "", {"cubes", "filter"},
+    {cube_param(), {"geometries", "GeoJSON polygons (CRS84), or a GeoJSON file.", geometries_schema(), false, nullptr}},
+    cube_returns("The data cube cropped to the geometries' pixels, no-data outside them."),
+    [](Args& a) -> Value {
+      const DataArray cube = a.cube("data");
+      auto geoms = or_fail(a, "geometries", [&] { return geometries_of(a.get("geometries"), "geometries"); });
+      return Value::of_cube(or_fail(a, "geometries", [&] { return clip(cube, geoms); }));
+    }}};
+
+const ProcessRegistration mask_polygon_reg{ProcessDef{
+    "mask_polygon", "Apply a polygon mask", "", {"cubes", "masks"},
+    {cube_param(), {"mask", "GeoJSON polygons (CRS84), or a GeoJSON file.", geometries_schema(), false, nullptr},
+     {"replacement", "The value for pixels outside the polygons (only null is supported).", schema::number_or_null(), true, nullptr},
+     {"inside", "Mask the pixels inside instead (only false is supported).", {{"type", "boolean"}}, true, false}},
+    cube_returns("A masked data cube with the same dimensions and labels."),
+    [](Args& a) -> Value {
+      const DataArray cube = a.cube("data");
+      if (a.given("replacement")) a.fail("replacement", "only null (no-data) replacement is supported yet");
+      if (a.boolean("inside")) a.fail("inside", "masking the inside of polygons is not supported yet");
+      auto geoms = or_fail(a, "mask", [&] { return geometries_of(a.get("mask"), "mask"); });
+      ClipOptions o;
+      o.drop = false;  // openEO keeps the extent; only the values outside become no-data
+      return Value::of_cube(or_fail(a, "mask", [&] { return clip(cube, geoms, o); }));
+    }}};
+
+}  // namespace
+}  // namespace cubist::openeo

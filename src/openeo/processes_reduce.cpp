@@ -1,0 +1,197 @@
+// Reducers and array access: max, min, mean, median, sum, count, sd, first, last, array_element.
+// `data` is one of: a JSON array (numbers -> a number), the labeled array a reduce_dimension
+// callback gets (-> one lazy reduction over that dimension), or the groups of
+// aggregate_temporal_period (-> one lazy groupby reduction).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "cubist/error.hpp"
+#include "openeo/cube.hpp"
+#include "openeo/registry.hpp"
+
+namespace cubist::openeo {
+namespace {
+
+bool null_like(const Value& v) {
+  return v.is_null() || (v.kind == Value::Kind::Number && std::isnan(v.scalar.get<double>()));
+}
+
+// The numbers of a list; nullopt when a null is present and ignore_nodata is false.
+std::optional<std::vector<double>> numbers_of(Args& a, const Value& list, bool ignore_nodata) {
+  std::vector<double> out;
+  for (const auto& v : list.items) {
+    if (null_like(v)) {
+      if (!ignore_nodata) return std::nullopt;
+      continue;
+    }
+    if (v.kind != Value::Kind::Number) a.fail("data", fmt::format("expected numbers, found {}", v.describe()));
+    out.push_back(v.scalar.get<double>());
+  }
+  return out;
+}
+
+double scalar_reduce(const std::string& name, std::vector<double> v) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double s = 0;
+  for (double x : v) s += x;
+  if (name == "sum") return s;
+  if (name == "max") return *std::max_element(v.begin(), v.end());
+  if (name == "min") return *std::min_element(v.begin(), v.end());
+  const double mean = s / static_cast<double>(v.size());
+  if (name == "mean") return mean;
+  if (name == "sd") {
+    if (v.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+    double ss = 0;
+    for (double x : v) ss += (x - mean) * (x - mean);
+    return std::sqrt(ss / static_cast<double>(v.size() - 1));  // sample standard deviation
+  }
+  std::sort(v.begin(), v.end());  // median
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+Value number_or_null(double v) { return std::isnan(v) ? Value::null() : Value::number(v); }
+
+// The cubist reduction for an openEO reducer name.
+std::string cubist_reduction(const std::string& name) { return name == "sd" ? "std" : name; }
+
+Value statistic(Args& a, const std::string& name) {
+  const Value& data = a.get("data");
+  const bool ignore = a.boolean("ignore_nodata");
+  ReduceOptions o;
+  o.skipna = ignore;
+  if (name == "sd") o.ddof = 1;
+  if (data.kind == Value::Kind::Labeled) return Value::of_cube(data.cube.reduce(cubist_reduction(name), data.dim, o));
+  if (data.kind == Value::Kind::Grouped) return Value::of_cube(data.groups->reduce(cubist_reduction(name), o));
+  if (data.kind != Value::Kind::List) a.fail("data", fmt::format("expected an array, got {}", data.describe()));
+  auto nums = numbers_of(a, data, ignore);
+  if (!nums) return Value::null();
+  return number_or_null(scalar_reduce(name, std::move(*nums)));
+}
+
+ProcessDef statistic_def(const std::string& id, const std::string& summary) {
+  ProcessDef d;
+  d.id = id;
+  d.summary = summary;
+  d.categories = {"math > statistics", "reducer"};
+  d.parameters = {{"data", "An array of numbers.", schema::labeled_array(), false, nullptr},
+                  {"ignore_nodata", "Whether no-data values are ignored.", {{"type", "boolean"}}, true, true}};
+  d.returns = {{"description", "The computed value; null for an empty array."}, {"schema", schema::number_or_null()}};
+  d.impl = [id](Args& a) { return statistic(a, id); };
+  return d;
+}
+
+const ProcessRegistration max_reg{statistic_def("max", "Maximum value")};
+const ProcessRegistration min_reg{statistic_def("min", "Minimum value")};
+const ProcessRegistration mean_reg{statistic_def("mean", "Arithmetic mean (average)")};
+const ProcessRegistration median_reg{statistic_def("median", "Statistical median")};
+const ProcessRegistration sum_reg{statistic_def("sum", "Compute the sum by adding up numbers")};
+const ProcessRegistration sd_reg{statistic_def("sd", "Standard deviation (sample)")};
+
+const ProcessRegistration count_reg{ProcessDef{
+    "count", "Count the number of elements", "", {"arrays", "reducer"},
+    {{"data", "An array with elements of any data type.", schema::labeled_array(), false, nullptr},
+     {"condition", "null counts valid elements, true counts all elements.", {{"type", {"boolean", "null"}}}, true, nullptr},
+     {"context", "Additional data.", schema::any(), true, nullptr}},
+    {{"description", "The counted number of elements."}, {"schema", {{"type", "number"}}}},
+    [](Args& a) -> Value {
+      const Value& data = a.get("data");
+      const bool all = a.given("condition") && a.boolean("condition");
+      if (data.kind == Value::Kind::Labeled) {
+        if (all) return Value::of_cube(data.cube.isnull().astype(DType::Int64).sum(data.dim) * 0 + data.cube.size(data.dim));
+        return Value::of_cube(data.cube.count(data.dim));
+      }
+      if (data.kind == Value::Kind::Grouped) {
+        if (all) a.fail("condition", "counting all elements of temporal periods is not supported; use null");
+        return Value::of_cube(data.groups->count());
+      }
+      if (data.kind != Value::Kind::List) a.fail("data", fmt::format("expected an array, got {}", data.describe()));
+      double n = 0;
+      for (const auto& v : data.items) n += (all || !null_like(v)) ? 1 : 0;
+      return Value::number(n);
+    }}};
+
+// first / last: the first (last) element, skipping no-data unless ignore_nodata is false.
+Value first_or_last(Args& a, bool first) {
+  const Value& data = a.get("data");
+  const bool ignore = a.boolean("ignore_nodata");
+  if (data.kind == Value::Kind::List) {
+    const auto n = static_cast<std::ptrdiff_t>(data.items.size());
+    for (std::ptrdiff_t k = 0; k < n; ++k) {
+      const Value& v = data.items[static_cast<std::size_t>(first ? k : n - 1 - k)];
+      if (!ignore || !null_like(v)) return v;
+    }
+    return Value::null();
+  }
+  if (data.kind != Value::Kind::Labeled)
+    a.fail("data", fmt::format("expected an array or the labeled array of reduce_dimension, got {}", data.describe()));
+  const std::int64_t n = data.cube.size(data.dim);
+  auto at = [&](std::int64_t i) { return data.cube.isel({{data.dim, first ? i : n - 1 - i}}); };
+  DataArray r = at(n - 1);
+  if (!ignore) return Value::of_cube(at(0));
+  // From the far end back: each earlier element replaces the value where it has data. One
+  // elementwise layer per element, fused into one pass.
+  for (std::int64_t i = n - 2; i >= 0; --i) {
+    DataArray e = at(i);
+    r = where(e.notnull(), e, r);
+  }
+  return Value::of_cube(r);
+}
+
+ProcessDef first_last_def(bool first) {
+  ProcessDef d;
+  d.id = first ? "first" : "last";
+  d.summary = first ? "First element" : "Last element";
+  d.categories = {"arrays", "reducer"};
+  d.parameters = {{"data", "An array with elements of any data type.", schema::labeled_array(), false, nullptr},
+                  {"ignore_nodata", "Whether no-data values are skipped.", {{"type", "boolean"}}, true, true}};
+  d.returns = {{"description", "The element; null if there is none."}, {"schema", schema::any()}};
+  d.impl = [first](Args& a) { return first_or_last(a, first); };
+  return d;
+}
+
+const ProcessRegistration first_reg{first_last_def(true)};
+const ProcessRegistration last_reg{first_last_def(false)};
+
+const ProcessRegistration array_element_reg{ProcessDef{
+    "array_element", "Get an element from an array", "", {"arrays", "reducer"},
+    {{"data", "An array.", schema::labeled_array(), false, nullptr},
+     {"index", "The zero-based index of the element.", {{"type", "integer"}, {"minimum", 0}}, true, nullptr},
+     {"label", "The label of the element.", {{"type", {"number", "string"}}}, true, nullptr},
+     {"return_nodata", "Return null instead of failing for a missing element.", {{"type", "boolean"}}, true, false}},
+    {{"description", "The value of the requested element."}, {"schema", schema::any()}},
+    [](Args& a) -> Value {
+      const Value& data = a.get("data");
+      const bool by_index = a.given("index"), by_label = a.given("label");
+      if (by_index == by_label) a.fail("index", "give exactly one of index and label");
+      if (data.kind == Value::Kind::List) {
+        if (by_label) a.fail("label", "a plain array has no labels");
+        const auto i = static_cast<std::size_t>(a.number("index"));
+        if (i >= data.items.size()) {
+          if (a.boolean("return_nodata")) return Value::null();
+          a.fail("index", fmt::format("index {} is out of range (array of {})", i, data.items.size()));
+        }
+        return data.items[i];
+      }
+      if (data.kind != Value::Kind::Labeled)
+        a.fail("data", fmt::format("expected an array, got {}", data.describe()));
+      std::int64_t i = 0;
+      if (by_index) {
+        i = static_cast<std::int64_t>(a.number("index"));
+      } else {
+        const Value& label = a.get("label");
+        const std::string want = label.kind == Value::Kind::String ? label.scalar.get<std::string>() : label.scalar.dump();
+        const auto labels = labels_of(data.cube, data.dim);
+        auto it = std::find(labels.begin(), labels.end(), want);
+        if (it == labels.end()) a.fail("label", fmt::format("no label '{}' along '{}'", want, data.dim));
+        i = it - labels.begin();
+      }
+      if (i >= data.cube.size(data.dim)) a.fail("index", fmt::format("index {} is out of range ('{}' has {})", i, data.dim, data.cube.size(data.dim)));
+      return Value::of_cube(data.cube.isel({{data.dim, i}}));
+    }}};
+
+}  // namespace
+}  // namespace cubist::openeo

@@ -1,0 +1,279 @@
+// Cube processes on a small in-memory (time, band, y, x) cube: values computed by hand from
+// red = 10 t + 3 y + x, nir = red + 100 (see helpers.hpp).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "cubist/datetime.hpp"
+#include "cubist/io.hpp"
+#include "helpers.hpp"
+#include "openeo/run.hpp"
+
+namespace cubist::openeo::testing {
+namespace {
+
+using nlohmann::json;
+const double nan = std::numeric_limits<double>::quiet_NaN();
+
+json ref(const std::string& id) { return {{"from_node", id}}; }
+json param(const std::string& name) { return {{"from_parameter", name}}; }
+json callback(const std::string& pid, json args) {
+  return {{"process_graph", {{"r", {{"process_id", pid}, {"arguments", std::move(args)}, {"result", true}}}}}};
+}
+
+// test_cube -> <pid>(data = cube, args...) as the result.
+DataArray on_cube(const std::string& pid, json args, const DataArray& cube = small_cube()) {
+  set_test_cube("in", cube);
+  args["data"] = ref("c");
+  json g = {{"c", {{"process_id", "test_cube"}, {"arguments", {{"name", "in"}}}}},
+            {"p", {{"process_id", pid}, {"arguments", args}, {"result", true}}}};
+  Value v = eval(g);
+  EXPECT_EQ(v.kind, Value::Kind::Cube) << v.describe();
+  return v.cube;
+}
+
+// red (b = 0) or nir (b = 1) at t, y, x.
+double cell(int t, int b, int y, int x) { return 10.0 * t + 3 * y + x + (b ? 100 : 0); }
+
+void expect_values(const DataArray& a, const std::vector<double>& want) {
+  const auto got = values(a);
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got[i])) << "at " << i << ": " << got[i];
+    else EXPECT_NEAR(got[i], want[i], 1e-9) << "at " << i;
+  }
+}
+
+// Values over (band, y, x) from f(b, y, x).
+template <class F> std::vector<double> per_band_pixel(F f) {
+  std::vector<double> v;
+  for (int b = 0; b < 2; ++b)
+    for (int y = 0; y < 2; ++y)
+      for (int x = 0; x < 3; ++x) v.push_back(f(b, y, x));
+  return v;
+}
+
+std::vector<std::string> times_of(const DataArray& a) {
+  std::vector<std::string> out;
+  const Coordinate& c = a.coords().at("time");
+  for (std::int64_t t : c.values().values<std::int64_t>()) out.push_back(format_datetime(t));
+  return out;
+}
+
+DataArray reduce_time(const std::string& reducer, json extra = json::object(), const DataArray& cube = small_cube()) {
+  extra["data"] = param("data");
+  return on_cube("reduce_dimension", {{"dimension", "t"}, {"reducer", callback(reducer, extra)}}, cube);
+}
+
+TEST(OpenEoCube, ReduceDimensionOverTimeWithEachReducer) {
+  const auto base = [](int b, int y, int x) { return cell(0, b, y, x); };
+  DataArray r = reduce_time("mean");
+  EXPECT_EQ(r.dims(), (std::vector<std::string>{"band", "y", "x"}));
+  expect_values(r, per_band_pixel([&](int b, int y, int x) { return base(b, y, x) + 15; }));
+  expect_values(reduce_time("median"), per_band_pixel([&](int b, int y, int x) { return base(b, y, x) + 15; }));
+  expect_values(reduce_time("max"), per_band_pixel([&](int b, int y, int x) { return base(b, y, x) + 30; }));
+  expect_values(reduce_time("min"), per_band_pixel(base));
+  expect_values(reduce_time("sum"), per_band_pixel([&](int b, int y, int x) { return 4 * base(b, y, x) + 60; }));
+  expect_values(reduce_time("count"), per_band_pixel([](int, int, int) { return 4.0; }));
+  const double sd = std::sqrt((15.0 * 15 + 5 * 5 + 5 * 5 + 15 * 15) / 3);  // sample sd of 0, 10, 20, 30
+  expect_values(reduce_time("sd"), per_band_pixel([&](int, int, int) { return sd; }));
+  expect_values(reduce_time("first"), per_band_pixel(base));
+  expect_values(reduce_time("last"), per_band_pixel([&](int b, int y, int x) { return base(b, y, x) + 30; }));
+}
+
+TEST(OpenEoCube, ReducersFollowIgnoreNodata) {
+  // t = 0 is no-data everywhere, t = 3 at pixel (y 0, x 0) of both bands.
+  DataArray c = small_cube();
+  std::vector<double> v = values(c);
+  for (std::size_t i = 0; i < 12; ++i) v[i] = nan;
+  v[3 * 12 + 0] = nan;
+  v[3 * 12 + 6] = nan;
+  DataArray holes = write_crs(DataArray::from_vector(v, c.sizes(), c.coords()), Crs::epsg(32632));
+  DataArray first = reduce_time("first", json::object(), holes);
+  expect_values(first, per_band_pixel([](int b, int y, int x) { return cell(1, b, y, x); }));
+  DataArray last = reduce_time("last", json::object(), holes);
+  expect_values(last, per_band_pixel([](int b, int y, int x) { return cell(y == 0 && x == 0 ? 2 : 3, b, y, x); }));
+  expect_values(reduce_time("first", {{"ignore_nodata", false}}, holes), per_band_pixel([](int, int, int) { return nan; }));
+  expect_values(reduce_time("count", json::object(), holes),
+                per_band_pixel([](int, int y, int x) { return y == 0 && x == 0 ? 2.0 : 3.0; }));
+  expect_values(reduce_time("count", {{"condition", true}}, holes), per_band_pixel([](int, int, int) { return 4.0; }));
+  expect_values(reduce_time("max", {{"ignore_nodata", false}}, holes), per_band_pixel([](int, int, int) { return nan; }));
+  expect_values(reduce_time("mean", json::object(), holes),
+                per_band_pixel([](int b, int y, int x) { return y == 0 && x == 0 ? cell(1, b, y, x) + 5 : cell(2, b, y, x); }));
+}
+
+TEST(OpenEoCube, ReduceBandsWithArrayElementIsNdvi) {
+  json nodes = {{"nir", {{"process_id", "array_element"}, {"arguments", {{"data", param("data")}, {"label", "nir"}}}}},
+                {"red", {{"process_id", "array_element"}, {"arguments", {{"data", param("data")}, {"index", 0}}}}},
+                {"nd", {{"process_id", "normalized_difference"}, {"arguments", {{"x", ref("nir")}, {"y", ref("red")}}}, {"result", true}}}};
+  DataArray by_hand = on_cube("reduce_dimension", {{"dimension", "bands"}, {"reducer", {{"process_graph", nodes}}}});
+  DataArray ndvi = on_cube("ndvi", json::object());
+  EXPECT_EQ(ndvi.dims(), (std::vector<std::string>{"time", "y", "x"}));
+  std::vector<double> want;
+  for (int t = 0; t < 4; ++t)
+    for (int y = 0; y < 2; ++y)
+      for (int x = 0; x < 3; ++x) want.push_back(100 / (2 * cell(t, 0, y, x) + 100));
+  expect_values(by_hand, want);
+  expect_values(ndvi, want);
+  EXPECT_TRUE(crs_of(ndvi).has_value());
+  // A reducer that does not reduce is an error naming the argument.
+  try {
+    on_cube("reduce_dimension", {{"dimension", "t"}, {"reducer", callback("multiply", {{"x", param("data")}, {"y", 2}})}});
+    FAIL();
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("argument 'reducer'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(on_cube("ndvi", {{"nir", "B08"}}), ValueError);
+  EXPECT_THROW(on_cube("reduce_dimension", {{"dimension", "z"}, {"reducer", callback("mean", {{"data", param("data")}})}}), ValueError);
+}
+
+TEST(OpenEoCube, ApplyAndApplyDimension) {
+  DataArray a = on_cube("apply", {{"process", callback("multiply", {{"x", param("x")}, {"y", 2}})}});
+  EXPECT_EQ(a.dims(), small_cube().dims());
+  std::vector<double> want = values(small_cube());
+  for (auto& w : want) w *= 2;
+  expect_values(a, want);
+  DataArray d = on_cube("apply_dimension", {{"dimension", "t"}, {"process", callback("multiply", {{"x", param("data")}, {"y", 2}})}});
+  EXPECT_EQ(d.dims(), small_cube().dims());
+  expect_values(d, want);
+  EXPECT_THROW(on_cube("apply_dimension", {{"dimension", "t"}, {"process", callback("mean", {{"data", param("data")}})}}), ValueError);
+}
+
+TEST(OpenEoCube, FilterBandsTemporalBbox) {
+  DataArray nir = on_cube("filter_bands", {{"bands", {"nir"}}});
+  EXPECT_EQ(nir.shape(), (Shape{4, 1, 2, 3}));
+  EXPECT_EQ(nir.coords().at("band").string_values(), (std::vector<std::string>{"nir"}));
+  EXPECT_DOUBLE_EQ(values(nir)[0], 100);
+  DataArray swapped = on_cube("filter_bands", {{"bands", {"nir", "red"}}});
+  EXPECT_EQ(swapped.coords().at("band").string_values(), (std::vector<std::string>{"nir", "red"}));
+
+  // [start, end): the end instant is excluded.
+  DataArray jan = on_cube("filter_temporal", {{"extent", {"2023-01-01", "2023-01-20"}}});
+  EXPECT_EQ(times_of(jan), (std::vector<std::string>{"2023-01-01T10:00:00", "2023-01-01T15:00:00"}));
+  DataArray open_start = on_cube("filter_temporal", {{"extent", {nullptr, "2023-03-01"}}});
+  EXPECT_EQ(open_start.size("time"), 3);
+  DataArray open_end = on_cube("filter_temporal", {{"extent", {"2023-01-02", nullptr}}});
+  EXPECT_EQ(times_of(open_end), (std::vector<std::string>{"2023-01-20", "2023-03-05"}));
+  EXPECT_THROW(on_cube("filter_temporal", {{"extent", {"2024-01-01", "2024-02-01"}}}), ValueError);
+
+  DataArray box = on_cube("filter_bbox", {{"extent", {{"west", 505}, {"east", 525}, {"south", 1000}, {"north", 1025}, {"crs", 32632}}}});
+  EXPECT_EQ(box.shape(), (Shape{4, 2, 1, 2}));
+  EXPECT_DOUBLE_EQ(values(box)[0], cell(0, 0, 1, 1));
+  // The same box in lon/lat (default crs 4326) selects the same pixels.
+  const Bounds ll = transform_bounds({504, 1001, 524, 1024}, Crs::epsg(32632), Crs::epsg(4326));
+  DataArray box_ll = on_cube("filter_bbox", {{"extent", {{"west", ll.minx}, {"east", ll.maxx}, {"south", ll.miny}, {"north", ll.maxy}}}});
+  EXPECT_EQ(box_ll.shape(), (Shape{4, 2, 1, 2}));
+}
+
+TEST(OpenEoCube, RenameLabelsAndMergeCubes) {
+  DataArray renamed = on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"B04", "B08"}}});
+  EXPECT_EQ(renamed.coords().at("band").string_values(), (std::vector<std::string>{"B04", "B08"}));
+  DataArray one = on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"B08"}}, {"source", {"nir"}}});
+  EXPECT_EQ(one.coords().at("band").string_values(), (std::vector<std::string>{"red", "B08"}));
+  EXPECT_THROW(on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"A", "A"}}}), ValueError);
+
+  set_test_cube("m1", small_cube());
+  json g = {{"a", {{"process_id", "test_cube"}, {"arguments", {{"name", "m1"}}}}},
+            {"b", {{"process_id", "test_cube"}, {"arguments", {{"name", "m1"}}}}},
+            {"m", {{"process_id", "merge_cubes"},
+                   {"arguments", {{"cube1", ref("a")}, {"cube2", ref("b")},
+                                  {"overlap_resolver", callback("add", {{"x", param("x")}, {"y", param("y")}})}}},
+                   {"result", true}}}};
+  std::vector<double> want = values(small_cube());
+  for (auto& w : want) w *= 2;
+  expect_values(eval(g).cube, want);
+  g["m"]["arguments"].erase("overlap_resolver");
+  EXPECT_THROW(eval(g), ValueError);
+}
+
+TEST(OpenEoCube, AggregateTemporalPeriod) {
+  auto agg = [](const std::string& period, const std::string& reducer) {
+    return on_cube("aggregate_temporal_period", {{"period", period}, {"reducer", callback(reducer, {{"data", param("data")}})}});
+  };
+  DataArray day = agg("day", "max");
+  EXPECT_EQ(times_of(day), (std::vector<std::string>{"2023-01-01", "2023-01-20", "2023-03-05"}));
+  std::vector<double> want;
+  for (int t : {1, 2, 3})
+    for (int b = 0; b < 2; ++b)
+      for (int y = 0; y < 2; ++y)
+        for (int x = 0; x < 3; ++x) want.push_back(cell(t, b, y, x));
+  expect_values(day, want);
+  DataArray month = agg("month", "mean");
+  EXPECT_EQ(times_of(month), (std::vector<std::string>{"2023-01-01", "2023-03-01"}));
+  EXPECT_DOUBLE_EQ(values(month)[0], 10);  // mean of 0, 10, 20
+  EXPECT_EQ(times_of(agg("week", "max")), (std::vector<std::string>{"2022-12-26", "2023-01-16", "2023-02-27"}));
+  EXPECT_EQ(times_of(agg("season", "max")), (std::vector<std::string>{"2022-12-01", "2023-03-01"}));
+  EXPECT_EQ(times_of(agg("dekad", "max")), (std::vector<std::string>{"2023-01-01", "2023-01-11", "2023-03-01"}));
+  DataArray year = agg("year", "sum");
+  EXPECT_EQ(times_of(year), (std::vector<std::string>{"2023-01-01"}));
+  EXPECT_DOUBLE_EQ(values(year)[0], 60);
+  DataArray median = agg("month", "median");
+  EXPECT_DOUBLE_EQ(values(median)[0], 10);
+  DataArray count = agg("month", "count");
+  EXPECT_DOUBLE_EQ(values(count)[0], 3);
+  // A reducer that is not a reduction of the periods is an error naming the argument.
+  try {
+    agg("month", "first");
+    FAIL();
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("'reducer'"), std::string::npos) << e.what();
+  }
+}
+
+json square_polygon_32632(double x0, double y0, double x1, double y1) {
+  return {{"type", "Polygon"},
+          {"crs", {{"type", "name"}, {"properties", {{"name", "EPSG:32632"}}}}},
+          {"coordinates", {{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}}};
+}
+
+TEST(OpenEoCube, MaskPolygonAndFilterSpatial) {
+  const json poly = square_polygon_32632(495, 1015, 515, 1035);  // pixel centres x 500, 510; both rows
+  DataArray masked = on_cube("mask_polygon", {{"mask", poly}});
+  EXPECT_EQ(masked.shape(), small_cube().shape());
+  std::vector<double> want = values(small_cube());
+  for (std::size_t i = 2; i < want.size(); i += 3) want[i] = nan;  // the x = 520 column
+  expect_values(masked, want);
+  DataArray cropped = on_cube("filter_spatial", {{"geometries", poly}});
+  EXPECT_EQ(cropped.shape(), (Shape{4, 2, 2, 2}));
+  EXPECT_THROW(on_cube("mask_polygon", {{"mask", poly}, {"inside", true}}), ValueError);
+  EXPECT_THROW(on_cube("mask_polygon", {{"mask", {{"type", "Point"}, {"coordinates", {1, 2}}}}}), ValueError);
+}
+
+TEST(OpenEoRun, SaveResultWritesZarrAndFailuresLeaveNothing) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("cubist_openeo_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  set_test_cube("save", small_cube());
+  json g = {{"c", {{"process_id", "test_cube"}, {"arguments", {{"name", "save"}}}}},
+            {"n", {{"process_id", "ndvi"}, {"arguments", {{"data", ref("c")}}}}},
+            {"s", {{"process_id", "save_result"}, {"arguments", {{"data", ref("n")}, {"format", "zarr"}}}, {"result", true}}}};
+  RunOptions o;
+  o.output = (dir / "out.zarr").string();
+  RunResult r = run_process_graph({{"process_graph", g}}, o);
+  EXPECT_EQ(r.node, "s");
+  EXPECT_EQ(r.shape, (Shape{4, 2, 3}));
+  Dataset ds = open_zarr(o.output);
+  expect_values(ds["data"], values(on_cube("ndvi", json::object())));
+  // Running again replaces the store; nothing else is left in the directory.
+  run_process_graph({{"process_graph", g}}, o);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+
+  // A graph failing while it is evaluated writes nothing.
+  json bad = g;
+  bad["n"]["arguments"]["red"] = "B04";
+  o.output = (dir / "bad.zarr").string();
+  EXPECT_THROW(run_process_graph({{"process_graph", bad}}, o), ValueError);
+  EXPECT_FALSE(fs::exists(o.output));
+  json gtiff = g;
+  gtiff["s"]["arguments"]["format"] = "GTiff";
+  EXPECT_THROW(run_process_graph({{"process_graph", gtiff}}, o), ValueError);
+  EXPECT_FALSE(fs::exists(o.output));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cubist::openeo::testing
