@@ -188,6 +188,24 @@ class ZarrArray {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Fixed-width string arrays (Zarr v2 numpy dtypes '<U n', '>U n', '|S n'): how xarray stores string
+// coordinates (band = ['red', 'nir']). Not ZarrArrays (cubist arrays hold numbers): read whole.
+struct StringArray {
+  std::vector<std::string> dims;
+  Shape shape;
+  std::vector<std::string> values;  // C order, UTF-8, numpy's trailing NUL padding removed
+  nlohmann::json attributes = nlohmann::json::object();  // without _ARRAY_DIMENSIONS
+};
+// True when the .zarray JSON has a fixed-width string dtype.
+bool is_string_dtype(const nlohmann::json& zarray);
+// Reads every chunk of the v2 string array `name` (a missing chunk holds empty strings).
+StringArray read_string_array(const Store& store, const std::string& name, const nlohmann::json& zarray,
+                              const nlohmann::json& zattrs);
+// Writes `a` as '<U n' (n = its longest value, UCS-4 little-endian) in one blosc-lz4 chunk, as
+// xarray does; returns {.zarray, .zattrs} for the caller to commit with the other metadata.
+std::pair<nlohmann::json, nlohmann::json> write_string_array(Store& store, const std::string& name, const StringArray& a);
+
+// ---------------------------------------------------------------------------------------------
 // A group: its attributes and the arrays directly inside it (what xarray.open_zarr opens).
 struct SkippedArray {
   std::string name;
@@ -213,9 +231,15 @@ class ZarrGroup {
   const std::shared_ptr<const ZarrArray>& array(std::string_view name) const;  // KeyError naming it
   const std::vector<SkippedArray>& skipped() const { return skipped_; }
   const std::shared_ptr<Store>& store() const { return store_; }
+  // v2 fixed-width string arrays (also listed in skipped(), never raised even when strict): names
+  // (sorted) and their contents, read on demand.
+  std::vector<std::string> string_array_names() const;
+  StringArray read_strings(std::string_view name) const;  // KeyError naming it
 
  private:
   static ZarrGroup open_impl(std::shared_ptr<Store> store, std::string path, OpenOptions options);
+  void add_strings(const std::string& name, nlohmann::json zarray, nlohmann::json zattrs);
+  friend class ZarrWriter;
 
   std::shared_ptr<Store> store_;
   std::string path_;
@@ -225,6 +249,7 @@ class ZarrGroup {
   std::vector<std::string> names_;
   std::map<std::string, std::shared_ptr<const ZarrArray>, std::less<>> arrays_;
   std::vector<SkippedArray> skipped_;
+  std::map<std::string, std::pair<nlohmann::json, nlohmann::json>, std::less<>> strings_;  // {.zarray, .zattrs}
 };
 
 // xarray-like text summary of a group for `cubist info`: dimensions, variables with dtype,
@@ -257,6 +282,9 @@ class ZarrWriter {
                                                 const ArrayMetadata& expected);
   // The existing array (append mode, e.g. for region writes); KeyError when absent.
   std::shared_ptr<const ZarrArray> existing_array(const std::string& name) const;
+  // v2 only: writes a fixed-width string array now (one chunk), its metadata at commit. In append
+  // mode an existing string array of that name is left as it is (returns false).
+  bool write_strings(const std::string& name, const StringArray& a);
   void set_attributes(nlohmann::json attributes);
   // Writes all metadata; consolidated metadata last. Idempotent.
   void commit();
@@ -267,6 +295,7 @@ class ZarrWriter {
   bool consolidated_;
   nlohmann::json attrs_ = nlohmann::json::object();
   std::map<std::string, std::shared_ptr<const ZarrArray>> arrays_;  // every array of the group
+  std::map<std::string, std::pair<nlohmann::json, nlohmann::json>> strings_;  // string arrays: {.zarray, .zattrs}
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -124,9 +124,14 @@ std::set<std::string> coordinate_names(const zarr::ZarrGroup& g) {
     add_listed(m.attributes);
     if (m.dimension_names.size() == 1 && m.dimension_names[0] == n) names.insert(n);
   }
+  // String arrays (xarray's '<U' coordinates such as band): listed, or named like a dimension.
+  for (const auto& n : g.array_names())
+    for (const auto& d : g.array(n)->metadata().dimension_names) names.insert(d);
   std::set<std::string> present;
   for (const auto& n : names)
     if (std::find(g.array_names().begin(), g.array_names().end(), n) != g.array_names().end()) present.insert(n);
+  for (const auto& n : g.string_array_names())
+    if (names.count(n)) present.insert(n);
   return present;
 }
 
@@ -138,21 +143,43 @@ Dataset open_zarr(const std::string& path_or_url, const ZarrOpenOptions& options
   zo.strict = options.strict;
   const zarr::ZarrGroup group = zarr::ZarrGroup::open(path_or_url, zo);
   const std::string locator = zarr_io::store_locator(path_or_url);
+  const auto coord_names = coordinate_names(group);
+  auto dropped = [&](const std::string& n) {
+    return std::find(options.drop_variables.begin(), options.drop_variables.end(), n) != options.drop_variables.end();
+  };
+
+  // String coordinates load as labels; other string arrays are skipped (or refused when strict).
+  Coords coords;
+  std::set<std::string> loaded;
+  for (const auto& n : group.string_array_names()) {
+    if (dropped(n)) continue;
+    if (coord_names.count(n)) {
+      zarr::StringArray sa = group.read_strings(n);
+      if (sa.dims.size() == 1) {
+        Attrs attrs = sa.attributes;
+        attrs.erase("coordinates");
+        coords.set(n, Coordinate::strings(sa.dims[0], std::move(sa.values), std::move(attrs)));
+        loaded.insert(n);
+        continue;
+      }
+    }
+    if (options.strict)
+      throw TypeError(fmt::format("open_zarr '{}': variable '{}' holds strings, which only 1-d coordinates may", path_or_url, n));
+  }
   if (options.warn)
     for (const auto& s : group.skipped())
-      std::fprintf(stderr, "cubist: open_zarr: skipping variable '%s' of '%s': %s\n", s.name.c_str(), path_or_url.c_str(),
-                   s.reason.c_str());
+      if (!loaded.count(s.name) && !dropped(s.name))
+        std::fprintf(stderr, "cubist: open_zarr: skipping variable '%s' of '%s': %s\n", s.name.c_str(), path_or_url.c_str(),
+                     s.reason.c_str());
 
-  const auto coord_names = coordinate_names(group);
   std::vector<std::pair<std::string, DataArray>> vars, coord_vars;
   for (const auto& n : group.array_names()) {
-    if (std::find(options.drop_variables.begin(), options.drop_variables.end(), n) != options.drop_variables.end()) continue;
+    if (dropped(n)) continue;
     DataArray v = open_variable(locator, n, *group.array(n), options);
     (coord_names.count(n) ? coord_vars : vars).emplace_back(n, std::move(v));
   }
 
   // Coordinates are labels held in memory: read all of them in one parallel run.
-  Coords coords;
   if (!coord_vars.empty()) {
     std::vector<graph::LayerPtr> layers;
     for (const auto& [n, v] : coord_vars) layers.push_back(v.layer());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
+#include <set>
 
 #include "array/builder.hpp"
 #include "array/execution.hpp"
@@ -100,6 +101,25 @@ class ZarrWriteJob {
     if (!options_.region.empty())
       throw KeyError(fmt::format("to_zarr: region write of '{}': no such variable in '{}'", t.name, path_));
     add_new(t, enc, coordinates_attr);
+  }
+
+  // String coordinates are small labels: written now as one '<U n' chunk (v2 only, as xarray).
+  // Returns false when not written (v3, or region writes where the store already holds them).
+  bool add_strings(const std::string& name, const Coordinate& c) {
+    if (!options_.region.empty()) return false;
+    if (writer_.zarr_format() != 2 || c.dims().size() != 1) {
+      std::fprintf(stderr, "cubist: to_zarr: string coordinate '%s' is not written to '%s' (%s)\n", name.c_str(), path_.c_str(),
+                   writer_.zarr_format() != 2 ? "Zarr v3 string arrays are not supported yet" : "only 1-d string coordinates are");
+      return false;
+    }
+    zarr::StringArray a;
+    a.dims = c.dims();
+    a.shape = {static_cast<std::int64_t>(c.string_values().size())};
+    a.values = c.string_values();
+    a.attributes = c.attrs();
+    a.attributes.erase("_ARRAY_DIMENSIONS");
+    writer_.write_strings(name, a);
+    return true;
   }
 
   void run_and_commit(Attrs attrs) {
@@ -317,12 +337,14 @@ void to_zarr(const Dataset& ds, const std::string& path, const ToZarrOptions& op
   }
   if (mode == zarr::WriteMode::Overwrite) check_not_reading_from(ds, path, zarr_io::store_locator(path));
 
-  std::vector<Target> targets;
-  for (const auto& [name, c] : ds.coords()) {
+  for (const auto& [name, c] : ds.coords())
     if (ds.contains(name)) throw ValueError(fmt::format("to_zarr '{}': '{}' is both a coordinate and a data variable", path, name));
-    if (c.is_string()) {  // the Zarr layer has no string arrays yet (xarray writes '<U' arrays)
-      std::fprintf(stderr, "cubist: to_zarr: string coordinate '%s' is not written to '%s' (string arrays are not supported yet)\n",
-                   name.c_str(), path.c_str());
+  ZarrWriteJob job(path, options);
+  std::vector<Target> targets;
+  std::set<std::string> unwritten;  // string coordinates the store cannot take
+  for (const auto& [name, c] : ds.coords()) {
+    if (c.is_string()) {
+      if (!job.add_strings(name, c) && options.region.empty()) unwritten.insert(name);
       continue;
     }
     targets.push_back({name, DataArray::from_chunk(c.values(), c.dims(), {}, c.attrs(), name), true});
@@ -333,12 +355,12 @@ void to_zarr(const Dataset& ds, const std::string& path, const ToZarrOptions& op
   // the variable has), the rest in the group's, so xarray reads them back as coordinates.
   std::vector<std::string> orphans;
   for (const auto& [cn, c] : ds.coords())
-    if (!is_index(cn, c) && !c.is_string()) orphans.push_back(cn);
+    if (!is_index(cn, c) && !unwritten.count(cn)) orphans.push_back(cn);
   auto coordinates_of = [&](const Target& t) {
     std::vector<std::string> mine;
     if (t.is_coord) return std::string();
     for (const auto& [cn, c] : ds.coords())
-      if (!is_index(cn, c) && !c.is_string() &&
+      if (!is_index(cn, c) && !unwritten.count(cn) &&
           std::all_of(c.dims().begin(), c.dims().end(), [&](const std::string& d) { return t.data.has_dim(d); })) {
         mine.push_back(cn);
         std::erase(orphans, cn);
@@ -346,7 +368,6 @@ void to_zarr(const Dataset& ds, const std::string& path, const ToZarrOptions& op
     return fmt::format("{}", fmt::join(mine, " "));
   };
 
-  ZarrWriteJob job(path, options);
   for (const auto& t : targets) job.add(t, coordinates_of(t));
   Attrs attrs = ds.attrs();
   if (!orphans.empty()) attrs["coordinates"] = fmt::format("{}", fmt::join(orphans, " "));

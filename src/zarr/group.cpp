@@ -100,6 +100,10 @@ ZarrGroup ZarrGroup::open_impl(std::shared_ptr<Store> store, std::string path, O
         if (!k.ends_with("/.zarray")) continue;
         auto name = k.substr(0, k.size() - 8);
         if (!is_child_name(name)) continue;
+        if (is_string_dtype(v)) {
+          g.add_strings(name, v, md.value(name + "/.zattrs", json()));
+          continue;
+        }
         add(name, [&] {
           return parse_array_metadata_v2(v, md.value(name + "/.zattrs", json()), fmt::format("{} (entry '{}')", where, k));
         });
@@ -119,6 +123,10 @@ ZarrGroup ZarrGroup::open_impl(std::shared_ptr<Store> store, std::string path, O
         auto za = get_json(*store, key(name + "/.zarray"));
         if (!za) continue;
         auto attrs = get_json(*store, key(name + "/.zattrs"));
+        if (is_string_dtype(*za)) {
+          g.add_strings(name, *za, attrs ? *attrs : json());
+          continue;
+        }
         add(name, [&] { return parse_array_metadata_v2(*za, attrs ? *attrs : json(), where_of(*store, key(name + "/.zarray"))); });
       }
     }
@@ -126,6 +134,24 @@ ZarrGroup ZarrGroup::open_impl(std::shared_ptr<Store> store, std::string path, O
   if (!g.attrs_.is_object()) throw ValueError(fmt::format("zarr: group attributes of '{}' must be a JSON object", where_of(*store, path)));
   for (const auto& [name, _] : g.arrays_) g.names_.push_back(name);
   return g;
+}
+
+void ZarrGroup::add_strings(const std::string& name, json zarray, json zattrs) {
+  skipped_.push_back({name, fmt::format("fixed-width string dtype {} (only string coordinates are loaded)", zarray["dtype"].dump())});
+  strings_[name] = {std::move(zarray), std::move(zattrs)};
+}
+
+std::vector<std::string> ZarrGroup::string_array_names() const {
+  std::vector<std::string> names;
+  for (const auto& [n, _] : strings_) names.push_back(n);
+  return names;
+}
+
+StringArray ZarrGroup::read_strings(std::string_view name) const {
+  auto it = strings_.find(name);
+  if (it == strings_.end())
+    throw KeyError(fmt::format("zarr: no string array '{}' in '{}'", name, store_ ? store_->describe() : std::string("?")));
+  return read_string_array(*store_, join_path(path_, it->first), it->second.first, it->second.second);
 }
 
 const std::shared_ptr<const ZarrArray>& ZarrGroup::array(std::string_view name) const {
@@ -178,6 +204,7 @@ ZarrWriter::ZarrWriter(std::shared_ptr<Store> store, WriteMode mode, int zarr_fo
         zarr_format_ = g.zarr_format();
         attrs_ = g.attributes();
         for (const auto& n : g.array_names()) arrays_[n] = g.array(n);
+        for (const auto& n : g.string_array_names()) strings_[n] = g.strings_.at(n);
       } else if (!empty) {
         throw Error(fmt::format("zarr: cannot append to '{}': it is not empty and not a Zarr store", store_->describe()));
       }
@@ -235,6 +262,18 @@ std::shared_ptr<const ZarrArray> ZarrWriter::append_array(const std::string& nam
   return a;
 }
 
+bool ZarrWriter::write_strings(const std::string& name, const StringArray& a) {
+  validate_key(name);
+  if (name.find('/') != std::string::npos || name.starts_with(".") || name == "zarr.json")
+    throw ValueError(fmt::format("zarr: invalid array name '{}'", name));
+  if (zarr_format_ != 2)
+    throw TypeError(fmt::format("zarr: string array '{}': fixed-width strings are only written to Zarr v2 stores", name));
+  if (strings_.count(name)) return false;
+  if (arrays_.count(name)) throw ValueError(fmt::format("zarr: array '{}' already exists in '{}'", name, store_->describe()));
+  strings_[name] = write_string_array(*store_, name, a);
+  return true;
+}
+
 void ZarrWriter::set_attributes(json attributes) {
   if (!attributes.is_object()) throw ValueError("zarr: group attributes must be a JSON object");
   attrs_ = std::move(attributes);
@@ -250,6 +289,12 @@ void ZarrWriter::commit() {
       store_->set(name + "/.zattrs", dump_json(zattrs));
       consolidated[name + "/.zarray"] = za;
       consolidated[name + "/.zattrs"] = zattrs;
+    }
+    for (const auto& [name, meta] : strings_) {
+      store_->set(name + "/.zarray", dump_json(meta.first));
+      store_->set(name + "/.zattrs", dump_json(meta.second));
+      consolidated[name + "/.zarray"] = meta.first;
+      consolidated[name + "/.zattrs"] = meta.second;
     }
     json zgroup = {{"zarr_format", 2}};
     store_->set(".zattrs", dump_json(attrs_));

@@ -102,11 +102,61 @@ TEST(ZarrGroup, UnsupportedDtypesAreSkippedUnlessStrict) {
   write_dataset(p, WriteMode::Overwrite, 2, false);
   write_text(p / "names" / ".zarray",
              R"({"chunks":[2],"compressor":null,"dtype":"<U5","fill_value":"","filters":null,"order":"C","shape":[2],"zarr_format":2})");
+  write_text(p / "names" / ".zattrs", R"({"_ARRAY_DIMENSIONS":["n"]})");
   auto g = ZarrGroup::open(p.string());
   ASSERT_EQ(g.skipped().size(), 1u);
   EXPECT_EQ(g.skipped()[0].name, "names");
   EXPECT_NE(g.skipped()[0].reason.find("<U5"), std::string::npos);
+  // Fixed-width strings are not ZarrArrays but stay readable (string coordinates), even when strict.
+  auto strict = ZarrGroup::open(p.string(), OpenOptions{.consolidated = std::nullopt, .strict = true});
+  EXPECT_EQ(strict.string_array_names(), std::vector<std::string>{"names"});
+  EXPECT_EQ(strict.read_strings("names").values, (std::vector<std::string>{"", ""}));  // no chunk: numpy's empty strings
+  write_text(p / "objs" / ".zarray",
+             R"({"chunks":[2],"compressor":null,"dtype":"|O","fill_value":0,"filters":null,"order":"C","shape":[2],"zarr_format":2})");
   EXPECT_THROW(ZarrGroup::open(p.string(), OpenOptions{.consolidated = std::nullopt, .strict = true}), TypeError);
+}
+
+TEST(ZarrGroup, FixedWidthStringsRoundTrip) {
+  TempDir dir;
+  auto p = dir / "s.zarr";
+  ZarrWriter w(p.string(), WriteMode::Overwrite);
+  StringArray a;
+  a.dims = {"band"};
+  a.shape = {3};
+  a.values = {"red", "nir", "b\u00e9"};  // UTF-8 in, UCS-4 '<U3' on disk
+  a.attributes = {{"long_name", "band name"}};
+  EXPECT_TRUE(w.write_strings("band", a));
+  w.commit();
+  auto za = nlohmann::json::parse(read_text(p / "band" / ".zarray"));
+  EXPECT_EQ(za["dtype"], "<U3");
+  EXPECT_TRUE(za["fill_value"].is_null());
+  auto g = ZarrGroup::open(p.string());
+  EXPECT_TRUE(g.consolidated());
+  auto back = g.read_strings("band");
+  EXPECT_EQ(back.values, a.values);
+  EXPECT_EQ(back.dims, a.dims);
+  EXPECT_EQ(back.attributes, a.attributes);
+  // Append mode keeps them (and their consolidated metadata).
+  ZarrWriter again(p.string(), WriteMode::Append);
+  EXPECT_FALSE(again.write_strings("band", a));
+  again.commit();
+  EXPECT_EQ(ZarrGroup::open(p.string()).read_strings("band").values, a.values);
+  // Bytes ('|S') and big-endian UCS-4, several chunks, as numpy lays them out.
+  write_text(p / "s" / ".zarray",
+             R"({"chunks":[2],"compressor":null,"dtype":"|S2","fill_value":null,"filters":null,"order":"C","shape":[3],"zarr_format":2})");
+  write_text(p / "s" / ".zattrs", R"({"_ARRAY_DIMENSIONS":["x"]})");
+  write_text(p / "s" / "0", std::string("ab\0\0", 4) + std::string());
+  write_text(p / "s" / "1", std::string("c\0\0\0", 4));
+  write_text(p / "u" / ".zarray",
+             R"({"chunks":[1],"compressor":null,"dtype":">U2","fill_value":null,"filters":null,"order":"C","shape":[1],"zarr_format":2})");
+  write_text(p / "u" / ".zattrs", R"({"_ARRAY_DIMENSIONS":["x"]})");
+  write_text(p / "u" / "0", std::string("\0\0\0z\0\0\0\0", 8));
+  auto g2 = ZarrGroup::open(p.string(), OpenOptions{.consolidated = false, .strict = false});
+  EXPECT_EQ(g2.read_strings("s").values, (std::vector<std::string>{"ab", "", "c"}));
+  EXPECT_EQ(g2.read_strings("u").values, (std::vector<std::string>{"z"}));
+  // A corrupt chunk names its key.
+  write_text(p / "u" / "0", "xyz");
+  expect_error<ValueError>([&] { (void)g2.read_strings("u"); }, {"u/0"});
 }
 
 TEST(ZarrGroup, TruncatedMetadataNamesTheFile) {
