@@ -67,6 +67,13 @@ def main():
     out, secs, _, _ = timed(demo + ["--output", os.path.join(a.workdir, "warmup.zarr")])
     print("  " + next(l for l in out.splitlines() if l.startswith("data")), flush=True)
 
+    # What reading every overlapping tile whole would cost, to put the bytes read in proportion.
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "ndvi"))
+    import ndvi_reference as ref
+    whole = sum(os.path.getsize(os.path.join(data_dir, it["assets"][k]["href"]))
+                for it in ref.search_manifest(data_dir, a.catchment) for k in ("red", "nir"))
+    print(f"  the found items' red and nir COGs, whole: {mib(whole)}", flush=True)
+
     runs = {"cubist": [], "python": [], "gdal": []}
     for r in range(a.repeats):
         out, secs, rss, cpu = timed(demo + ["--output", os.path.join(a.workdir, "bench-cubist.zarr")])
@@ -99,6 +106,8 @@ def main():
     print(f"  python whole process {p['wall']:.3f} s (steps alone {p['inner']:.3f} s), peak RSS {mib(p['rss'])}, "
           f"read {mib(p['bytes'])}, CPU {p['cpu']:.3f} s")
     print(f"  gdal decode of the needed windows {g['inner']:.3f} s, read {mib(g['bytes'])}")
+    print(f"  bytes read / whole COGs: cubist {c['bytes'] / whole:.0%}, python {p['bytes'] / whole:.0%}, "
+          f"gdal {g['bytes'] / whole:.0%}")
     print(f"RESULT name=ndvi_pipeline_wall cubist={c['wall']:.3f}s reference={p['wall']:.3f}s "
           f"ratio={p['wall'] / c['wall']:.2f}")
     print(f"RESULT name=ndvi_pipeline_steps cubist={c['inner']:.3f}s reference={p['inner']:.3f}s "
