@@ -103,7 +103,9 @@ GroupBy::GroupBy(DataArray array, std::string dim, std::string name, const Coord
     throw ValueError(fmt::format("groupby: grouping '{}' by '{}' would give two dimensions named '{}'", dim_, name_, name_));
   Factorized f = factorize(labels);
   if (f.firsts.empty())
-    throw ValueError(fmt::format("groupby: every label along '{}' is NaN or NaT, so there are no groups", dim_));
+    throw ValueError(labels.size() == 0
+                         ? fmt::format("groupby: dimension '{}' is empty, so there are no groups", dim_)
+                         : fmt::format("groupby: every label along '{}' is NaN or NaT, so there are no groups", dim_));
   group_of_ = std::move(f.group_of);
   const Coordinate firsts = labels.take(0, f.firsts, false);
   labels_ = labels.is_string() ? Coordinate::strings(name_, firsts.string_values(), labels.attrs())
