@@ -22,6 +22,7 @@ struct OpenEoCommands {
   std::string graph_path;
   openeo::RunOptions options;
   bool progress = false;
+  std::vector<std::string> params;
 };
 
 OpenEoCommands& commands() {
@@ -55,6 +56,7 @@ void add_openeo_commands(CLI::App& app) {
   c.run->add_option("--workers", c.options.workers, "worker threads (0: one per core)")->check(CLI::NonNegativeNumber);
   c.run->add_option("--stac-url", c.options.stac_url, "the STAC API load_collection reads (default: $CUBIST_STAC_URL)");
   c.run->add_flag("--progress", c.progress, "a progress bar while writing");
+  c.run->add_option("--param", c.params, "NAME=VALUE for a parameter the graph declares (VALUE: JSON, else a string)");
   c.validate = app.add_subcommand("validate", "check an openEO process graph without running it");
   c.validate->add_option("graph", c.graph_path, "the process graph (JSON)")->required();
   c.processes = app.add_subcommand("processes", "the supported openEO processes with their metadata (GET /processes JSON)");
@@ -69,7 +71,7 @@ int run_openeo_commands() {
   if (c.validate && *c.validate) {
     auto graph = openeo::read_process_graph(c.graph_path);
     try {
-      openeo::validate(*graph);
+      openeo::validate(*graph, openeo::parameter_names(openeo::graph_parameters(read_json(c.graph_path))));
     } catch (const ValueError& e) {
       throw ValueError(fmt::format("{}: {}", c.graph_path, e.what()));
     }
@@ -78,6 +80,13 @@ int run_openeo_commands() {
   }
   if (c.run && *c.run) {
     c.options.progress = c.progress;
+    for (const auto& p : c.params) {
+      const auto eq = p.find('=');
+      if (eq == std::string::npos || eq == 0) throw ValueError(fmt::format("--param '{}': expected NAME=VALUE", p));
+      const std::string value = p.substr(eq + 1);
+      nlohmann::json v = nlohmann::json::parse(value, nullptr, false);
+      c.options.arguments[p.substr(0, eq)] = v.is_discarded() ? nlohmann::json(value) : v;
+    }
     openeo::RunResult r;
     try {
       r = openeo::run_process_graph(read_json(c.graph_path), c.options);

@@ -79,11 +79,20 @@ Value Evaluator::evaluate(const ProcessGraph& graph, const Scope& scope) {
   return done.at(graph.result().id);
 }
 
-Value evaluate_graph(const nlohmann::json& doc, RunContext& context) {
+Value evaluate_graph(const nlohmann::json& doc, RunContext& context, const std::map<std::string, nlohmann::json>& arguments) {
   auto graph = parse_process_graph(doc);
-  validate(*graph);
+  const auto declared = graph_parameters(doc);
+  validate(*graph, parameter_names(declared));
+  Scope scope;
+  for (const auto& p : declared) {
+    if (auto it = arguments.find(p.name); it != arguments.end()) scope.values[p.name] = Value::from_json(it->second);
+    else if (p.default_value) scope.values[p.name] = Value::from_json(*p.default_value);
+    else throw ValueError(fmt::format("parameter '{}' has no default: give it a value (--param {}=VALUE)", p.name, p.name));
+  }
+  for (const auto& [name, v] : arguments)
+    if (!scope.values.count(name)) throw ValueError(fmt::format("parameter '{}' is not declared by the process graph", name));
   Evaluator evaluator(context);
-  return evaluator.evaluate(*graph, Scope{});
+  return evaluator.evaluate(*graph, scope);
 }
 
 }  // namespace cubist::openeo

@@ -30,6 +30,8 @@ class Evaluator {
 };
 
 // Parses, validates and evaluates a graph document; the result node's value.
-Value evaluate_graph(const nlohmann::json& doc, RunContext& context);
+// `arguments` give values to the document's declared parameters (else their defaults).
+Value evaluate_graph(const nlohmann::json& doc, RunContext& context,
+                     const std::map<std::string, nlohmann::json>& arguments = {});
 
 }  // namespace cubist::openeo

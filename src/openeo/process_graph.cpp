@@ -330,6 +330,28 @@ std::shared_ptr<const ProcessGraph> read_process_graph(const std::string& path) 
   }
 }
 
+std::vector<GraphParameter> graph_parameters(const nlohmann::json& doc) {
+  std::vector<GraphParameter> out;
+  if (!doc.is_object() || !doc.contains("process_graph") || !doc.contains("parameters")) return out;
+  const auto& ps = doc["parameters"];
+  if (!ps.is_array()) throw ValueError("'parameters' must be an array of parameter objects");
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    if (!ps[i].is_object() || !ps[i].contains("name") || !ps[i]["name"].is_string())
+      throw ValueError(fmt::format("parameters[{}]: needs a string 'name'", i));
+    GraphParameter p{ps[i]["name"].get<std::string>(), std::nullopt};
+    if (ps[i].contains("default")) p.default_value = ps[i]["default"];
+    else if (ps[i].value("optional", false)) p.default_value = nullptr;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::set<std::string> parameter_names(const std::vector<GraphParameter>& parameters) {
+  std::set<std::string> names;
+  for (const auto& p : parameters) names.insert(p.name);
+  return names;
+}
+
 void validate(const ProcessGraph& g, const std::set<std::string>& parameters) {
   std::vector<std::string> results;
   for (const auto& n : g.nodes)

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -52,5 +53,14 @@ std::shared_ptr<const ProcessGraph> read_process_graph(const std::string& path);
 // schemas, from_parameter naming a parameter in scope; callbacks recursively. Throws ValueError
 // with one line naming the node and the argument.
 void validate(const ProcessGraph& graph, const std::set<std::string>& parameters = {});
+
+// The parameters a process document declares ({"parameters": [{"name", "default", "optional"}]},
+// as user-defined processes do): the graph reads them with from_parameter.
+struct GraphParameter {
+  std::string name;
+  std::optional<nlohmann::json> default_value;  // set when optional (or given a default)
+};
+std::vector<GraphParameter> graph_parameters(const nlohmann::json& doc);
+std::set<std::string> parameter_names(const std::vector<GraphParameter>& parameters);
 
 }  // namespace cubist::openeo

@@ -97,7 +97,7 @@ Extents parse_extents(Args& a) {
       e.bbox = b;
       e.bbox_crs = crs;
       e.bbox_4326 = crs.equals(Crs::epsg(4326)) ? b : transform_bounds(b, crs, Crs::epsg(4326));
-    } else if (s.kind == Value::Kind::Object) {
+    } else if (s.kind == Value::Kind::Object || s.kind == Value::Kind::String) {
       auto geoms = geometries_of(s, "spatial_extent");
       Bounds b = geoms.front().bounds();
       for (const auto& g : geoms) {
@@ -214,7 +214,8 @@ Value load(Args& a, const std::string& url, const std::vector<std::string>& coll
 
 std::vector<Parameter> extent_parameters() {
   return {{"spatial_extent", "A bounding box (crs default 4326) or GeoJSON polygons (CRS84); null for everything.",
-           {schema::bbox(), schema::geojson(), {{"type", "null"}}}, true, nullptr},
+           {schema::bbox(), schema::geojson(), {{"type", "string"}, {"description", "A GeoJSON file (cubist extension)."}}, {{"type", "null"}}},
+           true, nullptr},
           {"temporal_extent", "[start, end): the end is excluded; null for all times.",
            {schema::temporal_interval(), {{"type", "null"}}}, true, nullptr},
           {"bands", "Band (asset) names; null for every data asset.", {{"type", {"array", "null"}}, {"items", {{"type", "string"}}}}, true, nullptr},

@@ -31,7 +31,7 @@ struct Outcome {
 Outcome evaluate(const nlohmann::json& doc, const RunOptions& options) {
   RunContext context;
   context.stac_url = options.stac_url;
-  const Value result = evaluate_graph(doc, context);
+  const Value result = evaluate_graph(doc, context, options.arguments);
   if (context.saves.size() > 1)
     throw ValueError(fmt::format("nodes '{}' and '{}' both call save_result; one output per run is supported",
                                  context.saves[0].node, context.saves[1].node));

@@ -3,6 +3,7 @@
 // temporary name next to the output and renamed into place only when complete, so a failure
 // never leaves partial output.
 #pragma once
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -15,6 +16,7 @@ struct RunOptions {
   std::string stac_url;  // load_collection's STAC API ("" -> CUBIST_STAC_URL)
   unsigned workers = 0;  // 0: the shared pool
   bool progress = false;
+  std::map<std::string, nlohmann::json> arguments;  // values of the graph's declared parameters
 };
 
 struct RunResult {

@@ -118,6 +118,21 @@ TEST(OpenEoValidate, ParametersAndCallbacks) {
   EXPECT_EQ(e, "");
 }
 
+TEST(OpenEoParameters, DeclaredParametersTakeDefaultsOrArguments) {
+  json doc = {{"parameters", {{{"name", "a"}, {"default", 2}}, {{"name", "b"}}}},
+              {"process_graph", {{"m", node("multiply", {{"x", {{"from_parameter", "a"}}}, {"y", {{"from_parameter", "b"}}}}, true)}}}};
+  RunContext ctx;
+  EXPECT_DOUBLE_EQ(number(evaluate_graph(doc, ctx, {{"b", 5}})), 10);
+  EXPECT_DOUBLE_EQ(number(evaluate_graph(doc, ctx, {{"a", 3}, {"b", 5}})), 15);
+  try {
+    evaluate_graph(doc, ctx);
+    FAIL();
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("parameter 'b'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(evaluate_graph(doc, ctx, {{"b", 1}, {"c", 1}}), ValueError);
+}
+
 TEST(OpenEoValidate, RuntimeErrorsNameTheNodeAndArgument) {
   set_test_cube("small", small_cube());
   try {
