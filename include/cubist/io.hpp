@@ -45,6 +45,9 @@ struct ZarrVariableEncoding {
   std::optional<DType> dtype;          // stored dtype (floats cast to ints store NaN as fill_value)
   std::optional<nlohmann::json> fill_value;  // number, "NaN", or null
   std::optional<std::string> units;    // datetime64 variables: "days since 2000-01-01"...
+  // CF packing as xarray: stored = round((x - add_offset) / scale_factor) in `dtype` (NaN ->
+  // fill_value); both become attributes, so readers (open_zarr, xarray) unpack them.
+  std::optional<double> scale_factor, add_offset;
 };
 
 struct ToZarrOptions {

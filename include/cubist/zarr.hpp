@@ -333,6 +333,23 @@ struct Decoding {
 // scale_factor/add_offset. Time variables are not handled here (see decode_times).
 Decoding decoding_for(const nlohmann::json& attrs, const nlohmann::json& fill_value, DType stored);
 Chunk apply_decoding(const Chunk& stored, const Decoding& d);
+// xarray's CF encoding on write (CFScaleOffsetCoder, CFMaskCoder, then the cast to the stored
+// dtype): stored = (x - add_offset) / scale_factor computed in compute_dtype, NaN -> fill_value,
+// rounded half to even when stored_dtype is an integer type.
+struct Encoding {
+  std::optional<double> scale_factor, add_offset;
+  std::optional<double> fill_value;       // in stored units
+  DType compute_dtype = DType::Float64;   // xarray's _choose_float_dtype(decoded, has add_offset)
+  DType stored_dtype = DType::Float64;
+};
+// `stored` defaults to the compute dtype (floats are then only scaled).
+Encoding encoding_for(DType decoded, std::optional<DType> stored, std::optional<double> scale_factor,
+                      std::optional<double> add_offset, std::optional<double> fill_value);
+// ValueError naming the value when NaN has no fill value or a value does not fit stored_dtype.
+Chunk apply_encoding(const Chunk& decoded, const Encoding& e);
+nlohmann::json encoding_to_json(const Encoding& e);
+Encoding encoding_from_json(const nlohmann::json& j, std::string_view where);
+
 // Converts a fill-value JSON (number, "NaN", ...) to double; nullopt for null.
 std::optional<double> fill_value_as_double(const nlohmann::json& fill_value);
 

@@ -166,6 +166,7 @@ class ZarrWriteJob {
     json params;
     DType stored = x.dtype();
     std::optional<std::string> units;
+    std::optional<zarr::cf::Encoding> cf_encoding;
     bool nat_fill = false;
     if (x.dtype() == DType::DateTime64) {
       units = time_units_for(x, enc);
@@ -175,6 +176,20 @@ class ZarrWriteJob {
       stored = DType::Int64;
       nat_fill = may_hold_nat(x);
       if (format == 3 && nat_fill) attrs["_FillValue"] = kNaT;  // v3: xarray keeps _FillValue as an attribute
+    } else if (enc && (enc->scale_factor || enc->add_offset)) {
+      // Packed in the sink, chunk by chunk (rounding half to even, NaN -> fill), as xarray encodes.
+      std::optional<double> fill;
+      if (enc->fill_value) fill = zarr::cf::fill_value_as_double(*enc->fill_value);
+      try {
+        cf_encoding = zarr::cf::encoding_for(x.dtype(), enc->dtype, enc->scale_factor, enc->add_offset, fill);
+      } catch (const Error& e) {
+        throw TypeError(fmt::format("to_zarr: encoding of '{}': {}", t.name, e.what()));
+      }
+      stored = cf_encoding->stored_dtype;
+      attrs.erase("scale_factor");
+      attrs.erase("add_offset");
+      if (enc->scale_factor) attrs["scale_factor"] = *enc->scale_factor;
+      if (enc->add_offset) attrs["add_offset"] = *enc->add_offset;
     } else if (enc && enc->dtype && *enc->dtype != x.dtype()) {
       stored = *enc->dtype;
       // Floats stored as integers: NaN becomes the fill value, which masks it back on read.
@@ -206,6 +221,7 @@ class ZarrWriteJob {
       params["time_units"] = *units;
       params["calendar"] = "proleptic_gregorian";
     }
+    if (cf_encoding) params["cf_encoding"] = zarr::cf::encoding_to_json(*cf_encoding);
     push_sink(t.name, x, std::move(params));
   }
 

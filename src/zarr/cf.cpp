@@ -321,4 +321,94 @@ Chunk apply_decoding(const Chunk& input, const Decoding& d) {
   return out;
 }
 
+Encoding encoding_for(DType decoded, std::optional<DType> stored, std::optional<double> scale_factor,
+                      std::optional<double> add_offset, std::optional<double> fill_value) {
+  if (!is_numeric(decoded) || decoded == DType::Bool || decoded == DType::DateTime64)
+    throw TypeError(fmt::format("scale_factor/add_offset encoding needs numbers, got {}", dtype_name(decoded)));
+  if (scale_factor && (*scale_factor == 0 || !std::isfinite(*scale_factor)))
+    throw ValueError(fmt::format("scale_factor {} must be finite and non-zero", *scale_factor));
+  if (add_offset && !std::isfinite(*add_offset)) throw ValueError(fmt::format("add_offset {} must be finite", *add_offset));
+  Encoding e;
+  e.scale_factor = scale_factor;
+  e.add_offset = add_offset;
+  e.fill_value = fill_value;
+  // xarray's _choose_float_dtype: float32 stays float32; small ints compute in float32 unless offset.
+  if (is_float(decoded) && itemsize(decoded) <= 4) e.compute_dtype = DType::Float32;
+  else if (is_integer(decoded) && itemsize(decoded) <= 2 && !add_offset) e.compute_dtype = DType::Float32;
+  else e.compute_dtype = DType::Float64;
+  e.stored_dtype = stored.value_or(e.compute_dtype);
+  if (!is_numeric(e.stored_dtype) || e.stored_dtype == DType::Bool || e.stored_dtype == DType::DateTime64)
+    throw TypeError(fmt::format("scale_factor/add_offset encoding cannot store {}", dtype_name(e.stored_dtype)));
+  return e;
+}
+
+namespace {
+template <class C> Chunk encode_in(const Chunk& in, const Encoding& e) {
+  Chunk out = Chunk::allocate(e.stored_dtype, in.shape());
+  const C off = static_cast<C>(e.add_offset.value_or(0)), scale = static_cast<C>(e.scale_factor.value_or(1));
+  const std::optional<C> fill = e.fill_value ? std::optional<C>(static_cast<C>(*e.fill_value)) : std::nullopt;
+  visit_dtype(in.dtype(), [&]<class S>(TypeTag<S>) {
+    auto src = in.values<S>();
+    visit_dtype(e.stored_dtype, [&]<class D>(TypeTag<D>) {
+      auto dst = out.mutable_values<D>();
+      for (std::size_t i = 0; i < src.size(); ++i) {
+        C v = static_cast<C>(src[i]);
+        if (e.add_offset) v -= off;  // as xarray: data -= add_offset; data /= scale_factor (in C)
+        if (e.scale_factor) v /= scale;
+        if (std::isnan(v)) {
+          if constexpr (std::is_floating_point_v<D>) {
+            dst[i] = static_cast<D>(fill ? *fill : v);
+            continue;
+          } else {
+            if (!fill) throw ValueError(fmt::format("NaN cannot be stored as {} without a _FillValue", dtype_name(e.stored_dtype)));
+            v = *fill;
+          }
+        }
+        if constexpr (std::is_floating_point_v<D>) {
+          dst[i] = static_cast<D>(v);
+        } else {
+          v = std::nearbyint(v);  // numpy.around: half to even (the default rounding mode)
+          if (!(v >= static_cast<C>(std::numeric_limits<D>::lowest()) && v <= static_cast<C>(std::numeric_limits<D>::max())))
+            throw ValueError(fmt::format("value {} (encoded {}) does not fit {}", static_cast<double>(src[i]),
+                                         static_cast<double>(v), dtype_name(e.stored_dtype)));
+          dst[i] = static_cast<D>(v);
+        }
+      }
+    });
+  });
+  return out;
+}
+}  // namespace
+
+Chunk apply_encoding(const Chunk& decoded, const Encoding& e) {
+  const Chunk in = decoded.contiguous();
+  if (in.dtype() == DType::Bool || in.dtype() == DType::DateTime64)
+    throw TypeError(fmt::format("scale_factor/add_offset encoding needs numbers, got {}", dtype_name(in.dtype())));
+  return e.compute_dtype == DType::Float32 ? encode_in<float>(in, e) : encode_in<double>(in, e);
+}
+
+nlohmann::json encoding_to_json(const Encoding& e) {
+  json j = {{"compute_dtype", std::string(dtype_name(e.compute_dtype))}, {"stored_dtype", std::string(dtype_name(e.stored_dtype))}};
+  if (e.scale_factor) j["scale_factor"] = *e.scale_factor;
+  if (e.add_offset) j["add_offset"] = *e.add_offset;
+  if (e.fill_value) j["fill_value"] = *e.fill_value;
+  return j;
+}
+
+Encoding encoding_from_json(const nlohmann::json& j, std::string_view where) {
+  try {
+    Encoding e;
+    if (j.contains("scale_factor")) e.scale_factor = j["scale_factor"].get<double>();
+    if (j.contains("add_offset")) e.add_offset = j["add_offset"].get<double>();
+    if (j.contains("fill_value")) e.fill_value = j["fill_value"].get<double>();
+    e.compute_dtype = parse_dtype(j.at("compute_dtype").get<std::string>());
+    e.stored_dtype = parse_dtype(j.at("stored_dtype").get<std::string>());
+    if (e.compute_dtype != DType::Float32 && e.compute_dtype != DType::Float64)
+      throw ValueError(fmt::format("{}: field 'compute_dtype' must be float32 or float64", where));
+    return e;
+  } catch (const json::exception& ex) {
+    throw ValueError(fmt::format("{}: field 'cf_encoding': {}", where, ex.what()));
+  }
+}
+
 }  // namespace cubist::zarr::cf

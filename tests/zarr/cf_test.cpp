@@ -72,3 +72,49 @@ TEST(ZarrCF, MaskingAndScaling) {
   auto m = cf::decoding_for(json{{"missing_value", {7, 8}}}, json(), DType::Float32);
   EXPECT_EQ(m.fill_values, (std::vector<double>{7, 8}));
 }
+
+namespace cubist::zarr {
+namespace {
+
+TEST(CfEncoding, ComputeDtypeFollowsXarray) {
+  EXPECT_EQ(cf::encoding_for(DType::Float32, DType::Int16, 0.1, 5.0, std::nullopt).compute_dtype, DType::Float32);
+  EXPECT_EQ(cf::encoding_for(DType::Float64, DType::Int16, 0.1, std::nullopt, std::nullopt).compute_dtype, DType::Float64);
+  EXPECT_EQ(cf::encoding_for(DType::Int16, DType::Int8, 2.0, std::nullopt, std::nullopt).compute_dtype, DType::Float32);
+  EXPECT_EQ(cf::encoding_for(DType::Int16, DType::Int8, 2.0, 1.0, std::nullopt).compute_dtype, DType::Float64);
+  EXPECT_EQ(cf::encoding_for(DType::Int32, std::nullopt, 2.0, std::nullopt, std::nullopt).stored_dtype, DType::Float64);
+  EXPECT_THROW(cf::encoding_for(DType::Float32, DType::Int16, 0.0, std::nullopt, std::nullopt), ValueError);
+  EXPECT_THROW(cf::encoding_for(DType::DateTime64, DType::Int16, 1.0, std::nullopt, std::nullopt), TypeError);
+}
+
+TEST(CfEncoding, PacksRoundingHalfToEvenWithFill) {
+  Chunk x = Chunk::allocate(DType::Float32, {6});
+  const float in[] = {1.25f, 1.75f, 2.25f, NAN, -3.0f, 0.3f};
+  std::copy(std::begin(in), std::end(in), x.mutable_values<float>().begin());
+  auto e = cf::encoding_for(DType::Float32, DType::Int16, 0.5, 1.0, -9999.0);
+  Chunk p = cf::apply_encoding(x, e);
+  ASSERT_EQ(p.dtype(), DType::Int16);
+  auto v = p.values<std::int16_t>();
+  EXPECT_EQ(std::vector<std::int16_t>(v.begin(), v.end()), (std::vector<std::int16_t>{0, 2, 2, -9999, -8, -1}));
+  // Through JSON (the task parameter) the same.
+  auto e2 = cf::encoding_from_json(cf::encoding_to_json(e), "test");
+  Chunk p2 = cf::apply_encoding(x, e2);
+  EXPECT_TRUE(std::equal(v.begin(), v.end(), p2.values<std::int16_t>().begin()));
+  // Out of range, NaN without fill: one clear error each.
+  auto tight = cf::encoding_for(DType::Float32, DType::Int8, 0.001, std::nullopt, -1.0);
+  expect_error<ValueError>([&] { (void)cf::apply_encoding(x, tight); }, {"does not fit", "int8"});
+  auto nofill = cf::encoding_for(DType::Float32, DType::Int16, 0.5, std::nullopt, std::nullopt);
+  expect_error<ValueError>([&] { (void)cf::apply_encoding(x, nofill); }, {"NaN", "_FillValue"});
+  // Float storage keeps NaN (scaled only).
+  auto f = cf::encoding_for(DType::Float64, DType::Float32, 2.0, std::nullopt, std::nullopt);
+  Chunk d = Chunk::allocate(DType::Float64, {2});
+  d.mutable_values<double>()[0] = 3.0;
+  d.mutable_values<double>()[1] = NAN;
+  Chunk q = cf::apply_encoding(d, f);
+  EXPECT_EQ(q.values<float>()[0], 1.5f);
+  EXPECT_TRUE(std::isnan(q.values<float>()[1]));
+  EXPECT_THROW(cf::encoding_from_json(nlohmann::json{{"compute_dtype", "int8"}, {"stored_dtype", "int8"}}, "t"), ValueError);
+  EXPECT_THROW(cf::encoding_from_json(nlohmann::json{{"scale_factor", "x"}}, "t"), ValueError);
+}
+
+}  // namespace
+}  // namespace cubist::zarr

@@ -18,6 +18,7 @@ struct Prepared {
   bool region = false;
   Shape offset;
   std::optional<zarr::cf::TimeUnits> time_units;  // datetime64 input is CF-encoded to int64
+  std::optional<zarr::cf::Encoding> cf_encoding;  // scale_factor/add_offset packing (xarray's CF encoding)
   std::string where;
 };
 
@@ -33,9 +34,12 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
   if (params.contains("time_units"))
     p->time_units = zarr::cf::parse_time_units(params["time_units"].get<std::string>(),
                                                params.value("calendar", std::string("standard")));
+  if (params.contains("cf_encoding")) p->cf_encoding = zarr::cf::encoding_from_json(params["cf_encoding"], p->where);
   if (sig.input_dtypes.size() != 1) throw ValueError(fmt::format("{}: expects exactly one input", p->where));
   DType in = sig.input_dtypes[0], stored = p->array->dtype();
-  bool ok = p->time_units ? in == DType::DateTime64 && stored == DType::Int64 : in == stored;
+  bool ok = p->time_units    ? in == DType::DateTime64 && stored == DType::Int64
+            : p->cf_encoding ? p->cf_encoding->stored_dtype == stored
+                             : in == stored;
   if (!ok)
     throw TypeError(fmt::format("{}: cannot store {} data in an array of dtype {}", p->where, dtype_name(in), dtype_name(stored)));
   if (!p->region && sig.input_shapes[0] != p->array->shape())
@@ -53,6 +57,13 @@ Chunk run(const TaskContext& ctx) {
   const TaskInput& in = ctx.inputs[0];
   Chunk data = *in.chunk;
   if (p.time_units) data = zarr::cf::encode_times(data, *p.time_units);
+  if (p.cf_encoding) {
+    try {
+      data = zarr::cf::apply_encoding(data, *p.cf_encoding);
+    } catch (const ValueError& e) {
+      throw ValueError(fmt::format("{}: {}", p.where, e.what()));
+    }
+  }
   if (p.region) {
     Shape at(p.offset.size());
     for (std::size_t a = 0; a < at.size(); ++a) at[a] = p.offset[a] + in.offset[a];
