@@ -39,8 +39,8 @@ std::vector<std::uint8_t> rasterize(const std::vector<Geometry>& geometries, con
   GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
   GDALDatasetUniquePtr ds(mem->Create("", static_cast<int>(width), static_cast<int>(height), 0, GDT_Byte, nullptr));
   if (!ds) throw Error("rasterize: cannot create an in-memory dataset");
-  char pointer[64];
-  CPLPrintPointer(pointer, mask.data(), sizeof(pointer));
+  char pointer[64] = {};  // CPLPrintPointer does not terminate the string
+  CPLPrintPointer(pointer, mask.data(), sizeof(pointer) - 1);
   char** band_options = CSLSetNameValue(nullptr, "DATAPOINTER", pointer);
   ds->AddBand(GDT_Byte, band_options);
   CSLDestroy(band_options);

@@ -19,11 +19,14 @@ struct Entry {
   GDALDatasetUniquePtr dataset;
 };
 
+thread_local std::list<Entry> lru;  // most recently used first
+
 }  // namespace
+
+void close_cached_datasets() { lru.clear(); }
 
 GDALDataset& cached_dataset(const std::string& href) {
   ensure_gdal();
-  thread_local std::list<Entry> lru;  // most recently used first
   for (auto it = lru.begin(); it != lru.end(); ++it)
     if (it->href == href) {
       lru.splice(lru.begin(), lru, it);

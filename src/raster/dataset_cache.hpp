@@ -11,4 +11,7 @@ namespace cubist::raster {
 // among the most recently used few. Throws IOError naming the href when it cannot be opened.
 GDALDataset& cached_dataset(const std::string& href);
 
+// Closes this thread's cached datasets (read_into's per-thread state goes with them).
+void close_cached_datasets();
+
 }  // namespace cubist::raster

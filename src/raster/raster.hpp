@@ -56,6 +56,10 @@ struct AssetRead {
 // Throws IOError naming the href (unreadable, not a raster, band out of range).
 bool read_into(const AssetRead& asset, const Grid& target, double fill_value, Chunk& out);
 
+// Frees what this thread holds for reads: its open datasets, its PROJ objects and GDAL's
+// thread-local state. For threads that end (GDAL never frees them for threads it did not start).
+void release_thread_resources();
+
 // True when the two grids share CRS and pixel size and `target`'s origin is an integer pixel offset
 // of `source`'s; sets col_off/row_off (target origin in source pixels).
 bool aligned(const Grid& source, const Grid& target, std::int64_t& col_off, std::int64_t& row_off);

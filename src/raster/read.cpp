@@ -158,6 +158,12 @@ void fill_chunk(Chunk& out, double fill) {
 
 }  // namespace
 
+void release_thread_resources() {
+  close_cached_datasets();
+  crs_cache() = CrsCache();
+  CPLCleanupTLS();
+}
+
 RasterInfo probe(const std::string& href) {
   GDALDataset& ds = cached_dataset(href);
   RasterInfo info;

@@ -274,6 +274,7 @@ TEST_F(RasterTest, ThreadsReadTheSameFileConcurrently) {
             if (!(std::isnan(want) ? std::isnan(got) : got == static_cast<float>(want))) ++bad[static_cast<std::size_t>(k)];
           }
       }
+      raster::release_thread_resources();
     });
   for (auto& t : threads) t.join();
   for (int k = 0; k < 4; ++k) EXPECT_EQ(bad[static_cast<std::size_t>(k)], 0) << "thread " << k;
