@@ -1,0 +1,147 @@
+// load_stac over static STAC documents (an ItemCollection file and a Catalog with item links)
+// whose assets are small GeoTIFFs written here with GDAL; load_collection's configuration error.
+#include <cpl_conv.h>
+#include <gdal.h>
+#include <gtest/gtest.h>
+#include <ogr_srs_api.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "../stac/stac_test_util.hpp"
+#include "helpers.hpp"
+
+namespace cubist::openeo::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int kRows = 4, kCols = 5;
+
+// Pixel (r, c) of item i, band b (0 red, 1 nir).
+double pixel(int i, int b, int r, int c) { return 100.0 * i + 1000.0 * b + 5 * r + c + 1; }
+
+void write_tif(const fs::path& path, int item, int band) {
+  GDALAllRegister();
+  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path.c_str(), kCols, kRows, 1, GDT_Float64, nullptr);
+  ASSERT_NE(ds, nullptr);
+  double gt[6] = {500000, 10, 0, 5200000, 0, -10};
+  GDALSetGeoTransform(ds, gt);
+  OGRSpatialReferenceH srs = OSRNewSpatialReference(nullptr);
+  OSRImportFromEPSG(srs, 32632);
+  char* wkt = nullptr;
+  OSRExportToWkt(srs, &wkt);
+  GDALSetProjection(ds, wkt);
+  CPLFree(wkt);
+  OSRDestroySpatialReference(srs);
+  std::vector<double> v;
+  for (int r = 0; r < kRows; ++r)
+    for (int c = 0; c < kCols; ++c) v.push_back(pixel(item, band, r, c));
+  ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, kCols, kRows, v.data(), kCols, kRows, GDT_Float64, 0, 0), CE_None);
+  GDALClose(ds);
+}
+
+struct StaticCatalog {
+  fs::path dir, item_collection, catalog;
+};
+
+// Items 0, 1, 2 on 2023-05-01, 2023-05-10, 2023-06-01 with cloud cover 5, 30, 10.
+const StaticCatalog& catalog() {
+  static StaticCatalog c = [] {
+    StaticCatalog s;
+    s.dir = stac_test::temp_dir("openeo_load");
+    const char* dates[] = {"2023-05-01T10:00:00Z", "2023-05-10T10:00:00Z", "2023-06-01T10:00:00Z"};
+    const double clouds[] = {5, 30, 10};
+    json features = json::array();
+    json links = json::array();
+    for (int i = 0; i < 3; ++i) {
+      const std::string id = "item" + std::to_string(i);
+      json item = stac_test::make_item(id, dates[i], 32632, {10, 0, 500000, 0, -10, 5200000}, {kRows, kCols});
+      item["bbox"] = {8.9, 46.9, 9.1, 47.0};
+      item["properties"]["eo:cloud_cover"] = clouds[i];
+      for (int b = 0; b < 2; ++b) {
+        const std::string key = b ? "nir" : "red";
+        write_tif(s.dir / (id + "_" + key + ".tif"), i, b);
+        item["assets"][key]["href"] = id + "_" + key + ".tif";
+        item["assets"][key]["raster:bands"] = {{{"data_type", "float64"}}};
+      }
+      std::ofstream(s.dir / (id + ".json")) << item.dump();
+      features.push_back(item);
+      links.push_back({{"rel", "item"}, {"href", "./" + id + ".json"}});
+    }
+    s.item_collection = s.dir / "items.json";
+    std::ofstream(s.item_collection) << json{{"type", "FeatureCollection"}, {"features", features}}.dump();
+    s.catalog = s.dir / "catalog.json";
+    std::ofstream(s.catalog) << json{{"type", "Catalog"}, {"stac_version", "1.0.0"}, {"id", "c"}, {"description", "test"},
+                                     {"links", links}}.dump();
+    return s;
+  }();
+  return c;
+}
+
+DataArray load(json args) {
+  Value v = eval(single("load_stac", args));
+  EXPECT_EQ(v.kind, Value::Kind::Cube);
+  return v.cube;
+}
+
+TEST(OpenEoLoad, LoadStacFromAnItemCollectionFile) {
+  DataArray cube = load({{"url", catalog().item_collection.string()}, {"bands", {"red", "nir"}}});
+  EXPECT_EQ(cube.coords().at("band").string_values(), (std::vector<std::string>{"red", "nir"}));
+  // Without bands: every data asset, in key order (stackstac's default).
+  EXPECT_EQ(load({{"url", catalog().item_collection.string()}}).coords().at("band").string_values(),
+            (std::vector<std::string>{"nir", "red"}));
+  EXPECT_EQ(cube.dims(), (std::vector<std::string>{"time", "band", "y", "x"}));
+  EXPECT_EQ(cube.shape(), (Shape{3, 2, kRows, kCols}));
+  const auto v = values(cube);
+  std::size_t k = 0;
+  for (int i = 0; i < 3; ++i)
+    for (int b = 0; b < 2; ++b)
+      for (int r = 0; r < kRows; ++r)
+        for (int c = 0; c < kCols; ++c) ASSERT_DOUBLE_EQ(v[k++], pixel(i, b, r, c)) << i << b << r << c;
+}
+
+TEST(OpenEoLoad, LoadStacFromACatalogFollowsItemLinks) {
+  DataArray cube = load({{"url", catalog().catalog.string()}, {"bands", {"nir"}}});
+  EXPECT_EQ(cube.shape(), (Shape{3, 1, kRows, kCols}));
+  EXPECT_DOUBLE_EQ(values(cube)[0], pixel(0, 1, 0, 0));
+}
+
+TEST(OpenEoLoad, ExtentsAndPropertyFilters) {
+  // [start, end): the item of 2023-06-01T10:00 is excluded by an end at that instant.
+  DataArray may = load({{"url", catalog().item_collection.string()}, {"temporal_extent", {"2023-05-01", "2023-06-01T10:00:00Z"}}});
+  EXPECT_EQ(may.size("time"), 2);
+  const json lte20 = {{"process_graph", {{"c", {{"process_id", "lte"}, {"arguments", {{"x", {{"from_parameter", "value"}}}, {"y", 20}}}, {"result", true}}}}}};
+  DataArray clear = load({{"url", catalog().item_collection.string()}, {"bands", {"red", "nir"}}, {"properties", {{"eo:cloud_cover", lte20}}}});
+  EXPECT_EQ(clear.size("time"), 2);
+  EXPECT_DOUBLE_EQ(values(clear.isel({{"time", 1}}))[0], pixel(2, 0, 0, 0));
+  // A bounding box in the data's CRS crops to the pixel centres inside it.
+  DataArray box = load({{"url", catalog().item_collection.string()}, {"bands", {"red", "nir"}},
+                        {"spatial_extent", {{"west", 500011}, {"east", 500031}, {"south", 5199981}, {"north", 5199999}, {"crs", 32632}}}});
+  EXPECT_EQ(box.shape(), (Shape{3, 2, 2, 2}));
+  EXPECT_DOUBLE_EQ(values(box)[0], pixel(0, 0, 0, 1));
+  // Nothing left after filtering: an error naming the argument.
+  try {
+    load({{"url", catalog().item_collection.string()}, {"temporal_extent", {"2020-01-01", "2020-02-01"}}});
+    FAIL();
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("argument 'url'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load({{"url", (catalog().dir / "missing.json").string()}}), ValueError);
+}
+
+TEST(OpenEoLoad, LoadCollectionNeedsAConfiguredStacApi) {
+  ::unsetenv("CUBIST_STAC_URL");
+  try {
+    eval(single("load_collection", {{"id", "sentinel-2-l2a"}}));
+    FAIL();
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("argument 'id'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--stac-url"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cubist::openeo::testing
