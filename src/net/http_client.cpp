@@ -7,6 +7,8 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -121,7 +123,7 @@ struct HttpClient::Impl {
   HttpOptions options;
   std::mutex mutex;
   std::vector<EasyHandle> idle;  // handles keep their connection cache: reuse = keep-alive
-  std::atomic<std::uint64_t> requests{0}, retries{0}, bytes_received{0};
+  std::atomic<std::uint64_t> requests{0}, retries{0}, bytes_received{0}, connections{0};
 
   explicit Impl(HttpOptions o) : options(std::move(o)) {
     if (options.user_agent.empty()) options.user_agent = std::string("cubist/") + kVersion;
@@ -188,6 +190,9 @@ struct HttpClient::Impl {
     curl_slist_free_all(list);
     requests.fetch_add(1, std::memory_order_relaxed);
     bytes_received.fetch_add(a.response.body.size(), std::memory_order_relaxed);
+    long opened = 0;
+    if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0)
+      connections.fetch_add(static_cast<std::uint64_t>(opened), std::memory_order_relaxed);
     if (a.code == CURLE_OK) {
       curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.response.status);
       char* eff = nullptr;
@@ -305,7 +310,8 @@ std::optional<std::string> HttpClient::get_if_exists(const std::string& url) con
 }
 
 HttpStats HttpClient::stats() const {
-  return HttpStats{impl_->requests.load(), impl_->retries.load(), impl_->bytes_received.load()};
+  return HttpStats{impl_->requests.load(), impl_->retries.load(), impl_->bytes_received.load(),
+                   impl_->connections.load()};
 }
 
 const HttpOptions& HttpClient::options() const { return impl_->options; }

@@ -35,6 +35,7 @@ struct HttpStats {
   std::uint64_t requests = 0;        // attempts sent (retries included)
   std::uint64_t retries = 0;         // attempts that were retries
   std::uint64_t bytes_received = 0;  // response body bytes
+  std::uint64_t connections = 0;     // TCP connections opened (the rest reused kept-alive ones)
 };
 
 // Thread-safe: one client may be used from many threads at once. Copies share connections

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -94,6 +95,14 @@ TEST_F(HttpTest, GetAndPostJson) {
   EXPECT_EQ(client.stats().requests, 2u);
   EXPECT_EQ(client.stats().retries, 0u);
   EXPECT_EQ(client.stats().bytes_received, r.body.size() + p.body.size());
+  // Sequential requests reuse the kept-alive connection.
+  for (int i = 0; i < 50; ++i) client.get(url("/hello/again"));
+  EXPECT_EQ(client.stats().connections, 1u);
+  // A copy shares the connections (and the counters).
+  net::HttpClient copy = client;
+  copy.get(url("/hello/copy"));
+  EXPECT_EQ(client.stats().connections, 1u);
+  EXPECT_EQ(client.stats().requests, 53u);
 }
 
 TEST_F(HttpTest, UnknownPathIs404AndWrongMethodIs405) {
@@ -291,6 +300,10 @@ TEST_F(HttpTest, ConcurrentClientsShareOneClient) {
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(client.stats().requests, static_cast<std::uint64_t>(kThreads * kPerThread));
   EXPECT_EQ(server_.stats().requests, static_cast<std::uint64_t>(kThreads * kPerThread));
+  // At most one connection per concurrent thread (a few more if the server closed idle ones).
+  EXPECT_LE(client.stats().connections, static_cast<std::uint64_t>(2 * kThreads));
+  std::printf("concurrency: %d requests from %d threads over %llu connections\n", kThreads * kPerThread, kThreads,
+              static_cast<unsigned long long>(client.stats().connections));
 }
 
 TEST(HttpClient, ConnectionRefusedNamesUrlAndCause) {
