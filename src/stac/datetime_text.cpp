@@ -1,6 +1,7 @@
 #include "stac/datetime_text.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <regex>
 #include <vector>
@@ -72,6 +73,11 @@ std::int64_t parse_rfc3339(std::string_view text) {
     if (c == 't') c = 'T';
   // More than nanosecond precision is cut (datetime64[ns] holds no more).
   if (auto dot = s.find('.'); dot != std::string::npos && s.size() - dot - 1 > 9) s.resize(dot + 10);
+  // datetime64[ns] spans 1677-09-21 .. 2262-04-11; stay well inside so nothing overflows.
+  if (s.size() >= 4) {
+    const int year = std::atoi(s.substr(0, 4).c_str());
+    if (year < 1678 || year > 2261) throw bad("the year is outside what datetime64[ns] holds (1678..2261)");
+  }
   try {
     return parse_datetime(s).ns - offset_minutes * 60 * kNsPerSec;
   } catch (const ValueError& e) {

@@ -25,7 +25,10 @@ ItemCollection ItemCollection::from_json(const json& fc, const std::string& base
   std::vector<Item> items;
   items.reserve(fc["features"].size());
   for (const auto& f : fc["features"]) items.push_back(Item::from_json(f, base));
-  return ItemCollection(std::move(items), fc);
+  json extra = json::object();  // every other member (links, numberMatched, context...), kept for save()
+  for (const auto& [k, v] : fc.items())
+    if (k != "features" && k != "type") extra[k] = v;
+  return ItemCollection(std::move(items), std::move(extra));
 }
 
 json ItemCollection::to_json() const {

@@ -99,7 +99,7 @@ Chunk run(const kernels::TaskContext& ctx) {
           read.resampling = P.resampling;
           try {
             written = raster::read_into(read, window, rp.fill_value, plane);
-          } catch (const Error& e) {
+          } catch (const std::exception& e) {
             if (!rp.skip_bad_assets)
               throw IOError(fmt::format("stac_read: item '{}' asset '{}' ({}): {}", c.item_id, c.asset_key, c.href, e.what()));
             std::lock_guard lock(P.bad_mutex);

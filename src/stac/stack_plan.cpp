@@ -177,7 +177,13 @@ StackPlan plan_stack(const ItemCollection& collection, const StackOptions& o) {
     const Affine t{(*a->proj.transform)[0], (*a->proj.transform)[1], (*a->proj.transform)[2],
                    (*a->proj.transform)[3], (*a->proj.transform)[4], (*a->proj.transform)[5]};
     const Bounds own = grid_bounds(t, (*a->proj.shape)[1], (*a->proj.shape)[0]);
-    auto& [index, crs] = asset_crs(*a);
+    std::pair<std::size_t, Crs>* crs_entry = nullptr;
+    try {
+      crs_entry = &asset_crs(*a);
+    } catch (const Error& e) {
+      throw ValueError(fmt::format("stack: STAC item '{}' asset '{}': unusable CRS: {}", cells[i].item->id, a->key, e.what()));
+    }
+    auto& [index, crs] = *crs_entry;
     if (index == 0) {
       footprints[i] = own;
       if (t.b == 0 && t.d == 0) {
@@ -245,6 +251,10 @@ StackPlan plan_stack(const ItemCollection& collection, const StackOptions& o) {
         c.offset = rb.offset.value_or(0.0);
       }
     }
+    if (!is_float(o.dtype) && o.rescale && (c.scale != 1 || c.offset != 0))
+      throw ValueError(fmt::format("stack: STAC item '{}' asset '{}' has raster:bands scale {} / offset {}, which {} cannot "
+                                   "hold; pass a float dtype or rescale = false", c.item_id, c.asset_key, c.scale, c.offset,
+                                   dtype_name(o.dtype)));
     rp.cells.push_back(std::move(c));
   }
   return plan;

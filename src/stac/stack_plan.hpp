@@ -18,13 +18,14 @@ struct StackPlan {
   Bounds bounds;                        // of the output grid (snapped)
   std::int64_t width = 0, height = 0;
   Affine transform;                     // north-up: (xres, 0, minx, 0, -yres, maxy)
-  std::vector<const Item*> items;       // sorted by datetime (stable)
+  std::vector<const Item*> items;       // sorted by datetime (stable); point into the ItemCollection
   std::vector<std::string> bands;       // asset keys, in band order
   ReadParams read;                      // the stac_read parameters
 };
 
 // Validates the items and options and computes everything stack() needs, without any I/O.
-// Errors are one line naming the item, asset or option at fault.
+// Errors are one line naming the item, asset or option at fault. The plan points into `items`,
+// which must outlive it.
 StackPlan plan_stack(const ItemCollection& items, const StackOptions& options);
 
 // stackstac's snapped_bounds: outward to multiples of the resolution.

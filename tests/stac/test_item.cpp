@@ -123,6 +123,8 @@ TEST(StacItem, Rfc3339) {
   EXPECT_EQ(stac::parse_rfc3339("2023-05-01T10:00:00.123456789123Z"), datetime_ns("2023-05-01T10:00:00.123456789"));
   EXPECT_THROW(stac::parse_rfc3339("2023-13-01T10:00:00Z"), ValueError);
   EXPECT_THROW(stac::parse_rfc3339("yesterday"), ValueError);
+  EXPECT_THROW(stac::parse_rfc3339("9999-01-01T00:00:00Z"), ValueError);  // beyond datetime64[ns]
+  EXPECT_THROW(stac::parse_rfc3339("1000-01-01T00:00:00Z"), ValueError);
 }
 
 TEST(StacItem, NonFiniteNodataStrings) {

@@ -50,7 +50,8 @@ ItemCollection two_items() {
 }  // namespace
 
 TEST(StacStack, GridFromUnionOfFootprintsSnapped) {
-  stac::StackPlan plan = stac::plan_stack(two_items(), {});
+  const ItemCollection two = two_items();  // the plan points into it
+  stac::StackPlan plan = stac::plan_stack(two, {});
   EXPECT_EQ(plan.epsg, 32632);
   EXPECT_EQ(plan.xres, 10);
   EXPECT_EQ(plan.yres, 10);
@@ -81,13 +82,13 @@ TEST(StacStack, GridFromUnionOfFootprintsSnapped) {
   StackOptions o;
   o.resolution = 20;
   o.assets = {"red"};
-  plan = stac::plan_stack(two_items(), o);
+  plan = stac::plan_stack(two, o);
   EXPECT_EQ(plan.width, 100);  // 2000 m / 20
   EXPECT_EQ(plan.height, 75);  // 5198500 is a multiple of 20: 1500 m / 20
   EXPECT_EQ(plan.bands, std::vector<std::string>{"red"});
 
   o.bounds = Bounds{600013, 5199001, 600101, 5199099};
-  plan = stac::plan_stack(two_items(), o);
+  plan = stac::plan_stack(two, o);
   EXPECT_EQ(plan.bounds.minx, 600000);
   EXPECT_EQ(plan.bounds.miny, 5199000);
   EXPECT_EQ(plan.bounds.maxx, 600120);
@@ -98,12 +99,13 @@ TEST(StacStack, GridFromUnionOfFootprintsSnapped) {
   // The finest resolution wins; another CRS reprojects footprints.
   json c = make_item("C", "2023-05-03T10:00:00Z", 32632, {20, 0, 600000, 0, -20, 5200000}, {10, 10});
   json a = make_item("A", "2023-05-02T10:00:00Z", 32632, {10, 0, 600000, 0, -10, 5200000}, {100, 200});
-  plan = stac::plan_stack(collection({c, a}), {});
+  const ItemCollection ca = collection({c, a});
+  plan = stac::plan_stack(ca, {});
   EXPECT_EQ(plan.xres, 10);
   StackOptions to33;
   to33.epsg = 32633;
   to33.resolution = 10;
-  plan = stac::plan_stack(collection({c, a}), to33);
+  plan = stac::plan_stack(ca, to33);
   EXPECT_EQ(plan.epsg, 32633);
   EXPECT_EQ(plan.read.crs_table.size(), 2u);  // output CRS and the assets' 32632
   EXPECT_EQ(plan.read.cell(0, 0).crs_index, 1u);
@@ -196,6 +198,12 @@ TEST(StacStack, BadInputIsOneClearLine) {
   ints.dtype = DType::UInt16;
   EXPECT_NE(error_of<ValueError>([&] { stack(collection({a}), ints); }).find("fill_value nan cannot be stored as uint16"),
             std::string::npos);
+  ints.fill_value = 0;  // representable now, but raster:bands scale 0.0001 is not
+  EXPECT_EQ(error_of<ValueError>([&] { stack(collection({a}), ints); }),
+            "stack: STAC item 'A' asset 'red' has raster:bands scale 0.0001 / offset -0.1, which uint16 cannot hold; pass a "
+            "float dtype or rescale = false");
+  ints.rescale = false;
+  EXPECT_EQ(stack(collection({a}), ints).dtype(), DType::UInt16);
   StackOptions chunks = red;
   chunks.chunksize = {1, 1, 0, 5};
   EXPECT_THROW(stack(collection({a}), chunks), ValueError);
@@ -214,7 +222,8 @@ TEST(StacStack, MissingAssetIsFilledWhenSkipping) {
   o.assets = {"red", "nir"};
   o.skip_bad_assets = true;
   testing::internal::CaptureStderr();
-  stac::StackPlan plan = stac::plan_stack(collection({a, b}), o);
+  const ItemCollection ab = collection({a, b});
+  stac::StackPlan plan = stac::plan_stack(ab, o);
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("item 'B' has no asset 'red'"), std::string::npos) << err;
   EXPECT_EQ(plan.read.cell(1, 0).href, "");
@@ -224,4 +233,27 @@ TEST(StacStack, MissingAssetIsFilledWhenSkipping) {
   EXPECT_EQ(back.to_json(), plan.read.to_json());
   EXPECT_EQ(back.cell(1, 0).href, "");
   EXPECT_TRUE(std::isnan(back.fill_value));
+}
+
+TEST(StacStack, WktOnlyCrsNeedsAnEpsg) {
+  json a = make_item("W", "2023-05-01T00:00:00Z", 32632, {10, 0, 600000, 0, -10, 5200000}, {10, 10});
+  a["properties"].erase("proj:epsg");
+  for (auto* k : {"red", "nir"}) {
+    a["assets"][k].erase("proj:epsg");
+    a["assets"][k]["proj:wkt2"] = Crs::epsg(32632).wkt();
+  }
+  EXPECT_EQ(error_of<ValueError>([&] { stac::plan_stack(collection({a}), {}); }),
+            "stack: items W have a CRS without an EPSG code; pass StackOptions::epsg");
+  StackOptions o;
+  o.epsg = 32632;
+  o.resolution = 10;
+  const ItemCollection only_a = collection({a});
+  stac::StackPlan plan = stac::plan_stack(only_a, o);
+  EXPECT_NEAR(plan.bounds.minx, 600000, 1e-6);
+  EXPECT_NEAR(plan.bounds.maxy, 5200000, 1e-6);
+  EXPECT_EQ(plan.width, 10);
+  a["assets"]["red"]["proj:wkt2"] = "NOT A CRS";
+  o.assets = {"red"};
+  EXPECT_NE(error_of<ValueError>([&] { stac::plan_stack(collection({a}), o); }).find("STAC item 'W' asset 'red': unusable CRS"),
+            std::string::npos);
 }
