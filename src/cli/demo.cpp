@@ -62,7 +62,11 @@ void wait_for_interrupt() {
   sigwait(&set, &sig);
 }
 
-void line(const char* what, const std::string& text) { fmt::print("{:<11} {}\n", what, text); }
+// Flushed at once so the steps show as they happen, in order with errors on stderr.
+void line(const char* what, const std::string& text) {
+  fmt::print("{:<11} {}\n", what, text);
+  std::fflush(stdout);
+}
 
 }  // namespace
 
@@ -75,6 +79,7 @@ int run_demo(const DemoOptions& o) {
   const fs::path catchment = find_catchment(o.catchment);
   fmt::print("cubist demo: STAC search -> stack -> NDVI -> clip -> daily max -> Zarr ({} Sentinel-2-like data)\n",
              o.size);
+  std::fflush(stdout);
 
   // 1. Data (cached: regenerated only when the parameters change).
   auto t0 = std::chrono::steady_clock::now();
@@ -101,7 +106,6 @@ int run_demo(const DemoOptions& o) {
 
   if (o.serve) {
     line("serving", fmt::format("until Ctrl-C; try: example_ndvi_pipeline {} {}", server.url(), catchment.string()));
-    std::fflush(stdout);
     wait_for_interrupt();
     return 0;
   }
@@ -115,10 +119,7 @@ int run_demo(const DemoOptions& o) {
   cfg.workers = o.workers;
   cfg.progress = progress;
   cfg.graph_path = o.graph_path;
-  cfg.report = [](const std::string& step, const std::string& text) {
-    line(step.c_str(), text);
-    std::fflush(stdout);
-  };
+  cfg.report = [](const std::string& step, const std::string& text) { line(step.c_str(), text); };
   const auto pipeline_start = std::chrono::steady_clock::now();
   const NdviPipelineResult r = run_ndvi_pipeline(cfg);
   const double pipeline_seconds = seconds_since(pipeline_start);
