@@ -148,6 +148,50 @@ void store(const std::vector<double>& raw, std::int64_t width, std::int64_t x0, 
   });
 }
 
+// The common case (float output that holds every source value exactly): GDAL decodes straight into
+// the chunk, then one pass applies nodata and scale/offset in place. Returns false otherwise.
+bool read_in_place(GDALRasterBand& band, const AssetRead& asset, std::int64_t src_col, std::int64_t src_row, std::int64_t w,
+                   std::int64_t h, std::int64_t x0, std::int64_t y0, std::int64_t out_width, std::optional<double> nodata,
+                   double fill, Chunk& out) {
+  const GDALDataType src = band.GetRasterDataType();
+  const bool exact32 = src == GDT_Byte || src == GDT_UInt16 || src == GDT_Int16 || src == GDT_Float32;
+  const bool exact64 = exact32 || src == GDT_UInt32 || src == GDT_Int32 || src == GDT_Float64;
+  auto run = [&](auto tag, GDALDataType buf_type) {
+    using T = typename decltype(tag)::type;
+    T* base = out.mutable_values<T>().data() + y0 * out_width + x0;
+    CPLErrorReset();
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLErr err = band.RasterIO(GF_Read, static_cast<int>(src_col), static_cast<int>(src_row), static_cast<int>(w),
+                               static_cast<int>(h), base, static_cast<int>(w), static_cast<int>(h), buf_type, sizeof(T),
+                               static_cast<GSpacing>(sizeof(T)) * out_width, nullptr);
+    std::string why = CPLGetLastErrorMsg();
+    CPLPopErrorHandler();
+    if (err != CE_None) throw IOError(fmt::format("{}: read failed: {}", asset.href, why));
+    const T fill_t = static_cast<T>(fill);
+    const bool has_nd = nodata.has_value();
+    const T nd = has_nd ? static_cast<T>(*nodata) : T(0);
+    const bool rescale = asset.rescale && (asset.scale != 1 || asset.offset != 0);
+    for (std::int64_t r = 0; r < h; ++r) {
+      T* row = base + r * out_width;
+      for (std::int64_t c = 0; c < w; ++c) {
+        T v = row[c];
+        if (std::isnan(v) || (has_nd && v == nd)) row[c] = fill_t;
+        else if (rescale) row[c] = static_cast<T>(static_cast<double>(v) * asset.scale + asset.offset);
+      }
+    }
+  };
+  // The nodata value must itself be exact in the buffer type, or comparisons would be wrong.
+  if (out.dtype() == DType::Float64 && exact64) {
+    run(TypeTag<double>{}, GDT_Float64);
+    return true;
+  }
+  if (out.dtype() == DType::Float32 && exact32 && (!nodata || static_cast<double>(static_cast<float>(*nodata)) == *nodata)) {
+    run(TypeTag<float>{}, GDT_Float32);
+    return true;
+  }
+  return false;
+}
+
 void fill_chunk(Chunk& out, double fill) {
   visit_dtype(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -233,6 +277,9 @@ bool read_into(const AssetRead& asset, const Grid& target, double fill_value, Ch
       if (has) nodata = nd;
     }
     const std::int64_t w = x1 - x0, h = y1 - y0;
+    if (w != target.width || h != target.height) fill_chunk(out, fill_value);
+    if (read_in_place(band, asset, col_off + x0, row_off + y0, w, h, x0, y0, target.width, nodata, fill_value, out))
+      return true;
     thread_local std::vector<double> raw;
     raw.resize(static_cast<std::size_t>(w * h));
     CPLErrorReset();
@@ -243,7 +290,6 @@ bool read_into(const AssetRead& asset, const Grid& target, double fill_value, Ch
     std::string why = CPLGetLastErrorMsg();
     CPLPopErrorHandler();
     if (err != CE_None) throw IOError(fmt::format("{}: read failed: {}", asset.href, why));
-    if (w != target.width || h != target.height) fill_chunk(out, fill_value);
     store(raw, w, x0, y0, w, h, asset, nodata, fill_value, target.width, out);
     return true;
   }

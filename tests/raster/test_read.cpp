@@ -94,6 +94,11 @@ TEST_F(RasterTest, AlignedWindowWithNodataAndScale) {
   EXPECT_TRUE(std::isnan(rv[0]));
   EXPECT_EQ(rv[1], 2.0f);
   EXPECT_EQ(rv[2], 101.0f);
+  // Integer output goes through the generic path: nodata -> fill, values as stored.
+  Chunk ints = Chunk::allocate(DType::Int32, {2, 2});
+  ASSERT_TRUE(raster::read_into(a, grid(600000, 5000000, 10, 2, 2), -1, ints));
+  EXPECT_EQ(ints.values<std::int32_t>()[0], -1);
+  EXPECT_EQ(ints.values<std::int32_t>()[3], 102);
   // An explicit nodata overrides the file's.
   a.nodata = 2;
   ASSERT_TRUE(raster::read_into(a, grid(600000, 5000000, 10, 2, 2), -9, raw));
