@@ -19,6 +19,7 @@
 #include "openeo/cube.hpp"
 #include "openeo/evaluator.hpp"
 #include "openeo/filters.hpp"
+#include "openeo/provenance.hpp"
 #include "openeo/registry.hpp"
 #include "stac/href.hpp"
 
@@ -202,8 +203,12 @@ Value load(Args& a, const std::string& url, const std::vector<std::string>& coll
   }
   DataArray cube;
   try {
-    cube = stack(ItemCollection(std::move(kept)), so);
+    ItemCollection items(std::move(kept));
+    cube = stack(items, so);
     if (ext.bbox) cube = select_bounds(cube, bounds_in_cube_crs(cube, *ext.bbox, ext.bbox_crs));
+    LoadProvenance provenance{std::move(items), so, std::nullopt};
+    if (ext.bbox) provenance.bbox = std::make_pair(*ext.bbox, ext.bbox_crs);
+    remember_load(cube, std::move(provenance));
   } catch (const NodeError&) {
     throw;
   } catch (const Error& e) {

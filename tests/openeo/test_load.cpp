@@ -145,3 +145,36 @@ TEST(OpenEoLoad, LoadCollectionNeedsAConfiguredStacApi) {
 
 }  // namespace
 }  // namespace cubist::openeo::testing
+
+namespace cubist::openeo::testing {
+namespace {
+
+TEST(OpenEoLoad, ResampleSpatialRestacksALoadedCube) {
+  json g = {{"l", {{"process_id", "load_stac"}, {"arguments", {{"url", catalog().item_collection.string()}, {"bands", {"red"}}}}}},
+            {"r", {{"process_id", "resample_spatial"}, {"arguments", {{"data", {{"from_node", "l"}}}, {"resolution", 20}, {"method", "average"}}}, {"result", true}}}};
+  DataArray coarse = eval(g).cube;
+  // 50 m x 40 m of 10 m pixels on a 20 m grid snapped to it: 3 columns, 2 rows.
+  EXPECT_EQ(coarse.shape(), (Shape{3, 1, 2, 3}));
+  const Coordinate& x = coarse.coords().at("x");
+  EXPECT_DOUBLE_EQ(x.numeric_value(1) - x.numeric_value(0), 20);
+  // The average of the 2 x 2 block at the origin.
+  const double mean = (pixel(0, 0, 0, 0) + pixel(0, 0, 0, 1) + pixel(0, 0, 1, 0) + pixel(0, 0, 1, 1)) / 4;
+  EXPECT_DOUBLE_EQ(values(coarse)[0], mean);
+  // Reprojected: the CRS changes, the data stays.
+  g["r"]["arguments"] = {{"data", {{"from_node", "l"}}}, {"projection", "EPSG:32633"}};
+  DataArray utm33 = eval(g).cube;
+  ASSERT_TRUE(crs_of(utm33).has_value());
+  EXPECT_EQ(crs_of(utm33)->to_epsg(), 32633);
+  // A cube that is no longer the loaded one is refused with the argument named.
+  g["a"] = {{"process_id", "apply"}, {"arguments", {{"data", {{"from_node", "l"}}}, {"process", {{"process_graph", {{"m", {{"process_id", "multiply"}, {"arguments", {{"x", {{"from_parameter", "x"}}}, {"y", 2}}}, {"result", true}}}}}}}}}};
+  g["r"]["arguments"] = {{"data", {{"from_node", "a"}}}, {"resolution", 20}};
+  try {
+    eval(g);
+    FAIL();
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("argument 'data'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cubist::openeo::testing
