@@ -10,6 +10,7 @@
 #include "cubist/error.hpp"
 #include "cubist/io.hpp"
 #include "openeo/evaluator.hpp"
+#include "openeo/gtiff.hpp"
 
 namespace cubist::openeo {
 namespace {
@@ -78,7 +79,14 @@ RunResult run_process_graph(const nlohmann::json& doc, const RunOptions& options
   std::error_code ec;
   fs::remove_all(tmp, ec);
   try {
-    write_zarr(o.cube, tmp.string(), options);
+    if (o.save.format == "GTIFF") {
+      ComputeOptions compute;
+      compute.num_threads = options.workers;
+      compute.progress = options.progress;
+      write_gtiff(o.cube, tmp.string(), compute);
+    } else {
+      write_zarr(o.cube, tmp.string(), options);
+    }
     if (fs::exists(out)) fs::remove_all(out);
     fs::rename(tmp, out);
   } catch (...) {

@@ -20,7 +20,7 @@ struct RunOptions {
 };
 
 struct RunResult {
-  std::string format;   // "ZARR"
+  std::string format;   // "ZARR" or "GTIFF"
   std::string node;     // the save_result node ("" when the result node's cube was written)
   Shape shape;
   std::vector<std::string> dims;

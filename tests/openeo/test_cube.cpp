@@ -1,5 +1,6 @@
 // Cube processes on a small in-memory (time, band, y, x) cube: values computed by hand from
 // red = 10 t + 3 y + x, nir = red + 100 (see helpers.hpp).
+#include <gdal.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -267,10 +268,49 @@ TEST(OpenEoRun, SaveResultWritesZarrAndFailuresLeaveNothing) {
   o.output = (dir / "bad.zarr").string();
   EXPECT_THROW(run_process_graph({{"process_graph", bad}}, o), ValueError);
   EXPECT_FALSE(fs::exists(o.output));
-  json gtiff = g;
-  gtiff["s"]["arguments"]["format"] = "GTiff";
-  EXPECT_THROW(run_process_graph({{"process_graph", gtiff}}, o), ValueError);
+  json netcdf = g;
+  netcdf["s"]["arguments"]["format"] = "netCDF";
+  EXPECT_THROW(run_process_graph({{"process_graph", netcdf}}, o), ValueError);
   EXPECT_FALSE(fs::exists(o.output));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+  fs::remove_all(dir);
+}
+
+TEST(OpenEoRun, SaveResultWritesGTiffAsCog) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("cubist_openeo_tif_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  set_test_cube("tif", small_cube());
+  json g = {{"c", {{"process_id", "test_cube"}, {"arguments", {{"name", "tif"}}}}},
+            {"m", {{"process_id", "reduce_dimension"}, {"arguments", {{"data", ref("c")}, {"dimension", "t"}, {"reducer", callback("max", {{"data", param("data")}})}}}}},
+            {"s", {{"process_id", "save_result"}, {"arguments", {{"data", ref("m")}, {"format", "GTiff"}}}, {"result", true}}}};
+  RunOptions o;
+  o.output = (dir / "max.tif").string();
+  run_process_graph({{"process_graph", g}}, o);
+  GDALAllRegister();
+  GDALDatasetH ds = GDALOpen(o.output.c_str(), GA_ReadOnly);
+  ASSERT_NE(ds, nullptr);
+  EXPECT_EQ(GDALGetRasterXSize(ds), 3);
+  EXPECT_EQ(GDALGetRasterYSize(ds), 2);
+  ASSERT_EQ(GDALGetRasterCount(ds), 2);
+  double gt[6];
+  GDALGetGeoTransform(ds, gt);
+  EXPECT_DOUBLE_EQ(gt[0], 495);
+  EXPECT_DOUBLE_EQ(gt[1], 10);
+  EXPECT_DOUBLE_EQ(gt[3], 1035);
+  EXPECT_DOUBLE_EQ(gt[5], -10);
+  EXPECT_NE(std::string(GDALGetProjectionRef(ds)).find("32632"), std::string::npos);
+  EXPECT_STREQ(GDALGetDescription(GDALGetRasterBand(ds, 2)), "nir");
+  std::vector<double> nir(6);
+  ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 2), GF_Read, 0, 0, 3, 2, nir.data(), 3, 2, GDT_Float64, 0, 0), CE_None);
+  for (int y = 0; y < 2; ++y)
+    for (int x = 0; x < 3; ++x) EXPECT_DOUBLE_EQ(nir[static_cast<std::size_t>(3 * y + x)], cell(3, 1, y, x));
+  GDALClose(ds);
+  // A (time, band, y, x) cube does not fit a GeoTIFF: one line, nothing written.
+  g["s"]["arguments"]["data"] = ref("c");
+  o.output = (dir / "bad.tif").string();
+  EXPECT_THROW(run_process_graph({{"process_graph", g}}, o), ValueError);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
   fs::remove_all(dir);
 }
