@@ -36,7 +36,7 @@ struct Node {
 };
 
 struct ProcessGraph {
-  std::vector<Node> nodes;  // in the order of the JSON object
+  std::vector<Node> nodes;  // sorted by id (nlohmann::json objects are ordered maps)
   std::string where;        // "" at the top; "node 'r' argument 'reducer'" for a callback
   const Node* find(const std::string& id) const;
   // The node with result: true (validate() has checked there is exactly one).
