@@ -359,18 +359,7 @@ TEST_F(ZarrIo, BadInputErrorsNameTheInput) {
 
 // --- interop with xarray -----------------------------------------------------------------------
 
-// __FILE__ may be relative to the build directory (ccache's base_dir): find it from the working
-// directory up, so the test runs from any directory ctest starts it in.
-fs::path source_file(const fs::path& p) {
-  if (p.is_absolute()) return p;
-  for (fs::path d = fs::current_path();; d = d.parent_path()) {
-    if (fs::exists(d / p)) return (d / p).lexically_normal();
-    if (d == d.parent_path()) return p;
-  }
-}
-
-const fs::path kScript =
-    source_file(fs::path(__FILE__).parent_path().parent_path() / "integration" / "zarr_io" / "xarray_interop.py");
+const fs::path kScript = fs::path(CUBIST_SOURCE_DIR) / "tests" / "integration" / "zarr_io" / "xarray_interop.py";
 
 bool python_has_xarray() {
   static const bool ok = std::system("/usr/bin/python3 -c 'import xarray, zarr, pandas' >/dev/null 2>&1") == 0;
@@ -468,7 +457,7 @@ namespace cubist {
 namespace {
 
 const fs::path kPackingScript =
-    source_file(fs::path(__FILE__).parent_path().parent_path() / "integration" / "zarr_io" / "strings_and_packing.py");
+    fs::path(CUBIST_SOURCE_DIR) / "tests" / "integration" / "zarr_io" / "strings_and_packing.py";
 
 // refl (band, x) in float32 with values whose packing hits rounding ties, a NaN and a negative.
 const std::vector<float> kRefl{1.25f, 1.75f, 2.25f, NAN, -3.0f, 0.3f};

@@ -17,7 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::filesystem::path kScripts = std::filesystem::path(__FILE__).parent_path().parent_path() / "integration" / "zarr";
+const std::filesystem::path kScripts = std::filesystem::path(CUBIST_SOURCE_DIR) / "tests" / "integration" / "zarr";
 constexpr const char* kPython = "/usr/bin/python3";
 
 bool python_has_zarr() {
