@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <unistd.h>
@@ -33,6 +34,17 @@ inline json make_item(const std::string& id, const std::string& datetime, int ep
            {{"datetime", datetime}, {"platform", "sentinel-2a"}, {"eo:cloud_cover", 12.5}, {"proj:epsg", epsg}}},
           {"links", json::array()},
           {"assets", a}};
+}
+
+// The message of the E that f throws, or "(no error)".
+template <class E>
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 // A fresh empty directory under the system temp dir, removed by the caller if it wants.

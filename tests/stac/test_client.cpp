@@ -13,6 +13,7 @@
 
 using namespace cubist;
 using nlohmann::json;
+using stac_test::error_of;
 using stac_test::make_item;
 
 namespace {
@@ -56,16 +57,6 @@ struct Recorder {
 std::string first_query(const net::ServerRequest& r, const std::string& key) {
   auto it = r.query.find(key);
   return it == r.query.end() ? "" : it->second;
-}
-
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 StacClientOptions fast_retries() {

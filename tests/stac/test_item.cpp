@@ -15,21 +15,12 @@
 
 using namespace cubist;
 using nlohmann::json;
+using stac_test::error_of;
 using stac_test::make_item;
 
 namespace {
 
 const std::array<double, 6> kT{10, 0, 600000, 0, -10, 5200000};
-
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

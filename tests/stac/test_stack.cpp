@@ -17,19 +17,10 @@
 
 using namespace cubist;
 using nlohmann::json;
+using stac_test::error_of;
 using stac_test::make_item;
 
 namespace {
-
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 ItemCollection collection(const std::vector<json>& features) {
   std::vector<Item> items;
