@@ -50,9 +50,9 @@ std::string join_shape(const openeo::RunResult& r) {
 
 void add_openeo_commands(CLI::App& app) {
   auto& c = commands();
-  c.run = app.add_subcommand("run", "run an openEO process graph (JSON) and write its result (ZARR) to --output");
+  c.run = app.add_subcommand("run", "run an openEO process graph (JSON) and write its result (ZARR, netCDF or GTiff, as save_result says) to --output");
   c.run->add_option("graph", c.graph_path, "the process graph: {\"process_graph\": {...}} or a bare graph")->required();
-  c.run->add_option("--output,-o", c.options.output, "where save_result writes (a Zarr store; replaced when it exists)")->required();
+  c.run->add_option("--output,-o", c.options.output, "where save_result writes (a Zarr store, .nc or .tif file; replaced when it exists)")->required();
   c.run->add_option("--workers", c.options.workers, "worker threads (0: one per core)")->check(CLI::NonNegativeNumber);
   c.run->add_option("--stac-url", c.options.stac_url, "the STAC API load_collection reads (default: $CUBIST_STAC_URL)");
   c.run->add_flag("--progress", c.progress, "a progress bar while writing");

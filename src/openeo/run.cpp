@@ -11,6 +11,7 @@
 #include "cubist/io.hpp"
 #include "openeo/evaluator.hpp"
 #include "openeo/gtiff.hpp"
+#include "openeo/netcdf.hpp"
 
 namespace cubist::openeo {
 namespace {
@@ -79,11 +80,13 @@ RunResult run_process_graph(const nlohmann::json& doc, const RunOptions& options
   std::error_code ec;
   fs::remove_all(tmp, ec);
   try {
+    ComputeOptions compute;
+    compute.num_threads = options.workers;
+    compute.progress = options.progress;
     if (o.save.format == "GTIFF") {
-      ComputeOptions compute;
-      compute.num_threads = options.workers;
-      compute.progress = options.progress;
       write_gtiff(o.cube, tmp.string(), compute);
+    } else if (o.save.format == "NETCDF") {
+      write_netcdf(o.cube, tmp.string(), compute);
     } else {
       write_zarr(o.cube, tmp.string(), options);
     }

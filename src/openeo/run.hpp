@@ -12,7 +12,7 @@
 namespace cubist::openeo {
 
 struct RunOptions {
-  std::string output;    // the Zarr store to write
+  std::string output;    // the file or store to write
   std::string stac_url;  // load_collection's STAC API ("" -> CUBIST_STAC_URL)
   unsigned workers = 0;  // 0: the shared pool
   bool progress = false;
@@ -20,7 +20,7 @@ struct RunOptions {
 };
 
 struct RunResult {
-  std::string format;   // "ZARR" or "GTIFF"
+  std::string format;   // "ZARR", "NETCDF" or "GTIFF"
   std::string node;     // the save_result node ("" when the result node's cube was written)
   Shape shape;
   std::vector<std::string> dims;

@@ -268,9 +268,9 @@ TEST(OpenEoRun, SaveResultWritesZarrAndFailuresLeaveNothing) {
   o.output = (dir / "bad.zarr").string();
   EXPECT_THROW(run_process_graph({{"process_graph", bad}}, o), ValueError);
   EXPECT_FALSE(fs::exists(o.output));
-  json netcdf = g;
-  netcdf["s"]["arguments"]["format"] = "netCDF";
-  EXPECT_THROW(run_process_graph({{"process_graph", netcdf}}, o), ValueError);
+  json jpeg = g;
+  jpeg["s"]["arguments"]["format"] = "JPEG";
+  EXPECT_THROW(run_process_graph({{"process_graph", jpeg}}, o), ValueError);
   EXPECT_FALSE(fs::exists(o.output));
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
   fs::remove_all(dir);

@@ -1,0 +1,121 @@
+"""Integration check: save_result as netCDF, read by xarray (netCDF4) and rioxarray.
+
+usage: check_openeo_netcdf.py CUBIST WORKDIR CATCHMENT SOURCE_DIR
+
+WORKDIR holds `cubist demo --size small`'s cached data and its ndvi.zarr (the C++ API's result).
+With the demo's STAC API served again (`cubist demo --serve`):
+- the seed graph (filter_spatial variant, as check_openeo_seed.py) saved as netCDF must open
+  with xr.open_dataset into the C++ result: same dims, values and NaNs, time decoded to the same
+  datetime64 labels, same x/y, and the same CRS through rioxarray;
+- the loaded (time, band, y, x) cube saved as netCDF must equal the same graph saved as Zarr,
+  with the band labels as strings.
+Run with Debian's /usr/bin/python3.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import rioxarray  # noqa: F401  (registers .rio)
+import xarray as xr
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def run(cubist, doc, tmp, name, output, url):
+    graph = os.path.join(tmp, name)
+    with open(graph, "w") as f:
+        json.dump(doc, f)
+    p = subprocess.run([cubist, "run", graph, "--output", output, "--workers", "2",
+                        "--param", f"stac_collection_url={url}/collections/sentinel-2-l2a"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        fail(f"cubist run {name}: exit {p.returncode}: {p.stderr.strip()}")
+
+
+def same(a, b, what):
+    if a.dims != b.dims or a.shape != b.shape:
+        fail(f"{what}: {a.dims} {a.shape} vs {b.dims} {b.shape}")
+    for c in a.dims:
+        if not np.array_equal(a[c].values, b[c].values):
+            fail(f"{what}: coordinate {c} differs: {a[c].values[:3]} vs {b[c].values[:3]}")
+    if not np.array_equal(a.values, b.values, equal_nan=True):
+        fail(f"{what}: values differ (max abs diff {np.nanmax(np.abs(a.values - b.values))})")
+
+
+def main():
+    cubist, workdir, catchment, source = sys.argv[1:5]
+    reference = xr.open_zarr(os.path.join(workdir, "ndvi.zarr"))
+    with open(os.path.join(source, "examples", "openeo", "seed_ndvi_daily_max.json")) as f:
+        doc = json.load(f)
+    doc["parameters"][1]["default"] = catchment
+    server = subprocess.Popen([cubist, "demo", "--serve", "--size", "small", "--workdir", workdir,
+                               "--catchment", catchment, "--no-progress"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = None
+        for line in server.stdout:
+            m = re.search(r"STAC API\s+(http://127\.0\.0\.1:\d+)", line)
+            if m:
+                url = m.group(1)
+                break
+        if not url:
+            fail("cubist demo --serve printed no STAC API URL")
+        with tempfile.TemporaryDirectory() as tmp:
+            crop = json.loads(json.dumps(doc))
+            crop["process_graph"]["mask"] = {"process_id": "filter_spatial", "arguments": {
+                "data": {"from_node": "ndvi"}, "geometries": {"from_parameter": "catchment"}}}
+            crop["process_graph"]["save"]["arguments"]["format"] = "netCDF"
+            nc = os.path.join(tmp, "ndvi.nc")
+            run(cubist, crop, tmp, "crop_nc.json", nc, url)
+            with xr.open_dataset(nc) as ds:
+                a, r = ds["data"].load(), reference["data"]
+                if a.time.dtype.kind != "M":
+                    fail(f"netCDF time decodes to {a.time.dtype}, not datetime64")
+                same(a, r, "seed graph as netCDF vs the C++ result")
+                if a.dtype != r.dtype:
+                    fail(f"netCDF dtype {a.dtype} vs {r.dtype}")
+                crs, ref_crs = a.rio.crs, r.rio.crs
+                if crs is None or crs != ref_crs:
+                    fail(f"netCDF CRS {crs} vs the C++ result's {ref_crs}")
+                if a.rio.transform() != r.rio.transform():
+                    fail(f"netCDF transform {a.rio.transform()} vs {r.rio.transform()}")
+                shape = dict(a.sizes)
+
+            # The loaded cube itself: 4-d, band labels as strings.
+            raw = json.loads(json.dumps(doc))
+            pg = raw["process_graph"]
+            pg["save"]["arguments"]["data"] = {"from_node": "load"}
+            for node in ("ndvi", "mask", "daily"):
+                del pg[node]
+            zarr = os.path.join(tmp, "raw.zarr")
+            run(cubist, raw, tmp, "raw_zarr.json", zarr, url)
+            pg["save"]["arguments"]["format"] = "netCDF"
+            raw_nc = os.path.join(tmp, "raw.nc")
+            run(cubist, raw, tmp, "raw_nc.json", raw_nc, url)
+            with xr.open_dataset(raw_nc) as ds:
+                a = ds["data"].load()
+                z = xr.open_zarr(zarr)["data"].load()
+                if list(a.band.values) != ["red", "nir"]:
+                    fail(f"netCDF band labels {list(a.band.values)}")
+                same(a.drop_vars("band"), z.astype(a.dtype), "loaded cube as netCDF vs as Zarr")
+                if a.rio.crs != z.rio.crs:
+                    fail(f"loaded cube CRS {a.rio.crs} vs {z.rio.crs}")
+                raw_shape = dict(a.sizes)
+            leftovers = [n for n in os.listdir(tmp) if n.startswith(".")]
+            if leftovers:
+                fail(f"temporary files left behind: {leftovers}")
+        print(f"OK: netCDF seed result == cubist demo ({shape}), loaded cube {raw_shape} == Zarr, CRS via rioxarray")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
