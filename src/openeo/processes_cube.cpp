@@ -7,6 +7,7 @@
 
 #include "cubist/error.hpp"
 #include "cubist/geo.hpp"
+#include "openeo/append_label.hpp"
 #include "openeo/cube.hpp"
 #include "openeo/registry.hpp"
 
@@ -97,11 +98,11 @@ const ProcessRegistration ndvi_reg{ProcessDef{
     {cube_param("data", "A raster data cube with two bands that have the common names red and nir assigned."),
      {"nir", "The name of the NIR band.", schema::string(), true, "nir"},
      {"red", "The name of the red band.", schema::string(), true, "red"},
-     {"target_band", "Not supported yet: null (the bands dimension is dropped).", {{"type", {"string", "null"}}}, true, nullptr}},
-    cube_returns("A raster data cube containing the computed NDVI values, without the bands dimension."),
+     {"target_band", "null: the bands dimension is dropped; a name: the NDVI is appended to the bands dimension under that label.",
+      {{"type", {"string", "null"}}}, true, nullptr}},
+    cube_returns("A raster data cube containing the computed NDVI values: without the bands dimension, or with the NDVI as band target_band."),
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data");
-      if (a.given("target_band")) a.fail("target_band", "a target band is not supported yet; leave it null");
       std::string dim;
       try {
         dim = band_dimension(cube);
@@ -116,7 +117,13 @@ const ProcessRegistration ndvi_reg{ProcessDef{
       DataArray ndvi = (nir - red) / (nir + red);
       if (auto crs = crs_of(cube)) ndvi = write_crs(ndvi, *crs);
       if (is_float(ndvi.dtype())) ndvi = set_nodata(ndvi, std::numeric_limits<double>::quiet_NaN());
-      return Value::of_cube(ndvi);
+      if (!a.given("target_band")) return Value::of_cube(ndvi);
+      const std::string target = a.string("target_band");
+      try {
+        return Value::of_cube(append_label(cube, dim, target, ndvi));
+      } catch (const ValueError& e) {
+        a.fail("target_band", e.what());
+      }
     }}};
 
 const ProcessRegistration filter_bands_reg{ProcessDef{

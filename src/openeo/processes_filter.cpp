@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "cubist/datetime.hpp"
 #include "cubist/error.hpp"
@@ -137,20 +138,41 @@ const ProcessRegistration filter_spatial_reg{ProcessDef{
       return Value::of_cube(or_fail(a, "geometries", [&] { return clip(cube, geoms); }));
     }}};
 
+// 1 on the (y, x) pixels the polygons cover, NaN elsewhere, on the cube's grid and chunks: clip
+// of a plane that is finite everywhere (isnull + 1 of the cube's first plane), so no-data in the
+// cube does not count as outside.
+DataArray polygon_footprint(const DataArray& cube, const std::vector<Geometry>& geoms, const ClipOptions& o) {
+  Indexers first;
+  for (const auto& d : cube.dims())
+    if (d != "x" && d != "y") first.emplace_back(d, std::int64_t{0});
+  const DataArray plane = cube.isel(first);
+  Coords coords;
+  for (const auto& [name, c] : plane.coords())
+    if (!c.dims().empty() || name == "spatial_ref") coords.set(name, c);
+  const DataArray finite = plane.isnull().astype(DType::Float64) + 1.0;
+  const DataArray grid = DataArray::from_layer(finite.layer(), finite.dims(), coords, plane.attrs(), "");
+  const DataArray clipped = clip(grid, geoms, o);
+  return DataArray::from_layer(clipped.layer(), clipped.dims(), coords, Attrs::object(), "");
+}
+
 const ProcessRegistration mask_polygon_reg{ProcessDef{
     "mask_polygon", "Apply a polygon mask", "", {"cubes", "masks"},
     {cube_param(), {"mask", "GeoJSON polygons (CRS84), or a GeoJSON file.", geometries_schema(), false, nullptr},
-     {"replacement", "The value for pixels outside the polygons (only null is supported).", schema::number_or_null(), true, nullptr},
-     {"inside", "Mask the pixels inside instead (only false is supported).", {{"type", "boolean"}}, true, false}},
+     {"replacement", "The value for masked pixels (null: no-data).", schema::number_or_null(), true, nullptr},
+     {"inside", "Mask the pixels inside the polygons instead of those outside.", {{"type", "boolean"}}, true, false}},
     cube_returns("A masked data cube with the same dimensions and labels."),
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data");
-      if (a.given("replacement")) a.fail("replacement", "only null (no-data) replacement is supported yet");
-      if (a.boolean("inside")) a.fail("inside", "masking the inside of polygons is not supported yet");
+      const bool inside = a.boolean("inside");
+      const bool replace = a.given("replacement");
       auto geoms = or_fail(a, "mask", [&] { return geometries_of(a.get("mask"), "mask"); });
       ClipOptions o;
       o.drop = false;  // openEO keeps the extent; only the values outside become no-data
-      return Value::of_cube(or_fail(a, "mask", [&] { return clip(cube, geoms, o); }));
+      // The default is exactly rioxarray's clip (what the C++ seed pipeline does).
+      if (!inside && !replace) return Value::of_cube(or_fail(a, "mask", [&] { return clip(cube, geoms, o); }));
+      const DataArray footprint = or_fail(a, "mask", [&] { return polygon_footprint(cube, geoms, o); });
+      const double replacement = replace ? a.number("replacement") : std::numeric_limits<double>::quiet_NaN();
+      return Value::of_cube(cube.where(inside ? footprint.isnull() : footprint.notnull(), replacement));
     }}};
 
 }  // namespace

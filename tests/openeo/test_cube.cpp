@@ -238,8 +238,51 @@ TEST(OpenEoCube, MaskPolygonAndFilterSpatial) {
   expect_values(masked, want);
   DataArray cropped = on_cube("filter_spatial", {{"geometries", poly}});
   EXPECT_EQ(cropped.shape(), (Shape{4, 2, 2, 2}));
-  EXPECT_THROW(on_cube("mask_polygon", {{"mask", poly}, {"inside", true}}), ValueError);
+  // inside: the covered columns become no-data; replacement: a number instead of no-data.
+  std::vector<double> inside_want = values(small_cube());
+  for (std::size_t i = 0; i < inside_want.size(); ++i)
+    if (i % 3 != 2) inside_want[i] = nan;
+  expect_values(on_cube("mask_polygon", {{"mask", poly}, {"inside", true}}), inside_want);
+  std::vector<double> replaced = values(small_cube());
+  for (std::size_t i = 2; i < replaced.size(); i += 3) replaced[i] = -1;
+  expect_values(on_cube("mask_polygon", {{"mask", poly}, {"replacement", -1}}), replaced);
+  // No-data in a kept pixel stays no-data (it does not count as outside the polygon); masked
+  // pixels get the replacement whatever they held.
+  const DataArray holey = small_cube().where(small_cube() != 0.0);
+  ASSERT_TRUE(std::isnan(values(holey)[0]));
+  std::vector<double> holey_want = values(holey);
+  for (std::size_t i = 2; i < holey_want.size(); i += 3) holey_want[i] = -1;
+  expect_values(on_cube("mask_polygon", {{"mask", poly}, {"replacement", -1}}, holey), holey_want);
+  std::vector<double> holey_inside = values(holey);
+  for (std::size_t i = 0; i < holey_inside.size(); ++i)
+    if (i % 3 != 2) holey_inside[i] = -1;
+  expect_values(on_cube("mask_polygon", {{"mask", poly}, {"inside", true}, {"replacement", -1}}, holey), holey_inside);
   EXPECT_THROW(on_cube("mask_polygon", {{"mask", {{"type", "Point"}, {"coordinates", {1, 2}}}}}), ValueError);
+}
+
+TEST(OpenEoCube, NdviTargetBandAppendsABand) {
+  DataArray r = on_cube("ndvi", {{"target_band", "ndvi"}});
+  EXPECT_EQ(r.dims(), (std::vector<std::string>{"time", "band", "y", "x"}));
+  EXPECT_EQ(r.shape(), (Shape{4, 3, 2, 3}));
+  EXPECT_EQ(r.coords().at("band").string_values(), (std::vector<std::string>{"red", "nir", "ndvi"}));
+  std::vector<double> want;
+  for (int t = 0; t < 4; ++t)
+    for (int b = 0; b < 3; ++b)
+      for (int y = 0; y < 2; ++y)
+        for (int x = 0; x < 3; ++x)
+          want.push_back(b < 2 ? cell(t, b, y, x) : 100.0 / (2 * cell(t, 0, y, x) + 100));
+  expect_values(r, want);
+  // An existing label is refused, naming the argument.
+  set_test_cube("in", small_cube());
+  json g = {{"c", {{"process_id", "test_cube"}, {"arguments", {{"name", "in"}}}}},
+            {"p", {{"process_id", "ndvi"}, {"arguments", {{"data", ref("c")}, {"target_band", "nir"}}}, {"result", true}}}};
+  try {
+    eval(g);
+    ADD_FAILURE() << "target_band 'nir' was accepted";
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("target_band"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'nir'"), std::string::npos) << e.what();
+  }
 }
 
 TEST(OpenEoRun, SaveResultWritesZarrAndFailuresLeaveNothing) {
