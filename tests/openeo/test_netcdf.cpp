@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "helpers.hpp"
@@ -41,6 +42,14 @@ std::string string_attr(GDALMDArrayH a, const char* name) {
   const char* s = GDALAttributeReadAsString(attr);
   std::string out = s ? s : "";
   GDALAttributeRelease(attr);
+  return out;
+}
+
+// The array's data type class and numeric type (the handle GDAL returns must be released).
+std::pair<GDALExtendedDataTypeClass, GDALDataType> type_of(GDALMDArrayH a) {
+  GDALExtendedDataTypeH t = GDALMDArrayGetDataType(a);
+  const auto out = std::pair{GDALExtendedDataTypeGetClass(t), GDALExtendedDataTypeGetNumericDataType(t)};
+  GDALExtendedDataTypeRelease(t);
   return out;
 }
 
@@ -111,7 +120,7 @@ TEST_F(NetCdf, WritesDimsCoordinatesValuesTimeAndCrs) {
   EXPECT_EQ(read_all(y), (std::vector<double>{1030, 1020}));
   GDALMDArrayH band = GDALGroupOpenMDArray(root, "band", nullptr);
   ASSERT_NE(band, nullptr);
-  EXPECT_EQ(GDALExtendedDataTypeGetClass(GDALMDArrayGetDataType(band)), GEDTC_STRING);
+  EXPECT_EQ(type_of(band).first, GEDTC_STRING);
   GDALMDArrayH crs = GDALGroupOpenMDArray(root, "spatial_ref", nullptr);
   ASSERT_NE(crs, nullptr);
   EXPECT_NE(string_attr(crs, "crs_wkt").find("32632"), std::string::npos);
@@ -131,7 +140,7 @@ TEST_F(NetCdf, DailyTimesUseDaysAndFloat32StaysFloat32) {
   ASSERT_NE(ds, nullptr);
   GDALGroupH root = GDALDatasetGetRootGroup(ds);
   GDALMDArrayH data = GDALGroupOpenMDArray(root, "data", nullptr);
-  EXPECT_EQ(GDALExtendedDataTypeGetNumericDataType(GDALMDArrayGetDataType(data)), GDT_Float32);
+  EXPECT_EQ(type_of(data).second, GDT_Float32);
   GDALMDArrayH time = GDALGroupOpenMDArray(root, "time", nullptr);
   EXPECT_EQ(string_attr(time, "units"), "days since 1970-01-01");
   EXPECT_EQ(read_all(time), (std::vector<double>{19377, 19421}));
