@@ -8,7 +8,8 @@ With the demo's STAC API served again (`cubist demo --serve`):
   with xr.open_dataset into the C++ result: same dims, values and NaNs, time decoded to the same
   datetime64 labels, same x/y, and the same CRS through rioxarray;
 - the loaded (time, band, y, x) cube saved as netCDF must equal the same graph saved as Zarr,
-  with the band labels as strings.
+  with the band labels as strings;
+- ndvi with target_band appends an NDVI band equal to xarray's (nir - red) / (nir + red).
 Run with Debian's /usr/bin/python3.
 """
 import json
@@ -108,10 +109,27 @@ def main():
                 if a.rio.crs != z.rio.crs:
                     fail(f"loaded cube CRS {a.rio.crs} vs {z.rio.crs}")
                 raw_shape = dict(a.sizes)
+            # ndvi with target_band: the NDVI appended as a third band, equal to xarray's own
+            # (nir - red) / (nir + red) on the two loaded bands of the same file.
+            pg["ndvi"] = {"process_id": "ndvi", "arguments": {"data": {"from_node": "load"}, "target_band": "ndvi"}}
+            pg["save"]["arguments"]["data"] = {"from_node": "ndvi"}
+            ndvi_nc = os.path.join(tmp, "with_ndvi.nc")
+            run(cubist, raw, tmp, "ndvi_band_nc.json", ndvi_nc, url)
+            with xr.open_dataset(ndvi_nc) as ds:
+                a = ds["data"].load()
+                if list(a.band.values) != ["red", "nir", "ndvi"] or a.dims != ("time", "band", "y", "x"):
+                    fail(f"ndvi target_band: bands {list(a.band.values)}, dims {a.dims}")
+                red, nir = a.sel(band="red"), a.sel(band="nir")
+                want = ((nir - red) / (nir + red)).values
+                got = a.sel(band="ndvi").values
+                if not np.allclose(got, want, equal_nan=True, rtol=1e-6, atol=0):
+                    fail(f"ndvi target_band: NDVI band differs (max abs diff {np.nanmax(np.abs(got - want))})")
+                if not np.isfinite(got).any():
+                    fail("ndvi target_band: the NDVI band is all NaN")
             leftovers = [n for n in os.listdir(tmp) if n.startswith(".")]
             if leftovers:
                 fail(f"temporary files left behind: {leftovers}")
-        print(f"OK: netCDF seed result == cubist demo ({shape}), loaded cube {raw_shape} == Zarr, CRS via rioxarray")
+        print(f"OK: netCDF seed result == cubist demo ({shape}), loaded cube {raw_shape} == Zarr, ndvi target_band, CRS via rioxarray")
     finally:
         server.terminate()
         server.wait(timeout=30)
