@@ -14,8 +14,6 @@ Run with Debian's /usr/bin/python3.
 """
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
@@ -23,21 +21,11 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
+from openeo_fixture import demo_stac_api, fail, run_graph, seed_graph, with_filter_spatial, write_graph
 
 
 def run(cubist, doc, tmp, name, output, url):
-    graph = os.path.join(tmp, name)
-    with open(graph, "w") as f:
-        json.dump(doc, f)
-    p = subprocess.run([cubist, "run", graph, "--output", output, "--workers", "2",
-                        "--param", f"stac_collection_url={url}/collections/sentinel-2-l2a"],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        fail(f"cubist run {name}: exit {p.returncode}: {p.stderr.strip()}")
+    run_graph(cubist, write_graph(doc, os.path.join(tmp, name)), output, url)
 
 
 def same(a, b, what):
@@ -53,25 +41,10 @@ def same(a, b, what):
 def main():
     cubist, workdir, catchment, source = sys.argv[1:5]
     reference = xr.open_zarr(os.path.join(workdir, "ndvi.zarr"))
-    with open(os.path.join(source, "examples", "openeo", "seed_ndvi_daily_max.json")) as f:
-        doc = json.load(f)
-    doc["parameters"][1]["default"] = catchment
-    server = subprocess.Popen([cubist, "demo", "--serve", "--size", "small", "--workdir", workdir,
-                               "--catchment", catchment, "--no-progress"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        url = None
-        for line in server.stdout:
-            m = re.search(r"STAC API\s+(http://127\.0\.0\.1:\d+)", line)
-            if m:
-                url = m.group(1)
-                break
-        if not url:
-            fail("cubist demo --serve printed no STAC API URL")
+    doc = seed_graph(source, catchment)
+    with demo_stac_api(cubist, workdir, catchment) as url:
         with tempfile.TemporaryDirectory() as tmp:
-            crop = json.loads(json.dumps(doc))
-            crop["process_graph"]["mask"] = {"process_id": "filter_spatial", "arguments": {
-                "data": {"from_node": "ndvi"}, "geometries": {"from_parameter": "catchment"}}}
+            crop = with_filter_spatial(doc)
             crop["process_graph"]["save"]["arguments"]["format"] = "netCDF"
             nc = os.path.join(tmp, "ndvi.nc")
             run(cubist, crop, tmp, "crop_nc.json", nc, url)
@@ -130,9 +103,6 @@ def main():
             if leftovers:
                 fail(f"temporary files left behind: {leftovers}")
         print(f"OK: netCDF seed result == cubist demo ({shape}), loaded cube {raw_shape} == Zarr, ndvi target_band, CRS via rioxarray")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

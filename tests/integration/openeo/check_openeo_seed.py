@@ -14,58 +14,23 @@ Run with Debian's /usr/bin/python3.
 """
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import xarray as xr
 
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
-
-
-def run(cubist, graph, output, url, expect_ok=True):
-    p = subprocess.run([cubist, "run", graph, "--output", output, "--workers", "2",
-                        "--param", f"stac_collection_url={url}/collections/sentinel-2-l2a"],
-                       capture_output=True, text=True)
-    if expect_ok and p.returncode != 0:
-        fail(f"cubist run {graph}: exit {p.returncode}: {p.stderr.strip()}")
-    return p
+from openeo_fixture import demo_stac_api, fail, run_graph as run, seed_graph, with_filter_spatial, write_graph
 
 
 def main():
     cubist, workdir, catchment, source = sys.argv[1:5]
     reference = xr.open_zarr(os.path.join(workdir, "ndvi.zarr"))
-    example = os.path.join(source, "examples", "openeo", "seed_ndvi_daily_max.json")
-    with open(example) as f:
-        doc = json.load(f)
-    doc["parameters"][1]["default"] = catchment
-    server = subprocess.Popen([cubist, "demo", "--serve", "--size", "small", "--workdir", workdir,
-                               "--catchment", catchment, "--no-progress"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        url = None
-        for line in server.stdout:
-            m = re.search(r"STAC API\s+(http://127\.0\.0\.1:\d+)", line)
-            if m:
-                url = m.group(1)
-                break
-        if not url:
-            fail("cubist demo --serve printed no STAC API URL")
+    doc = seed_graph(source, catchment)
+    with demo_stac_api(cubist, workdir, catchment) as url:
         with tempfile.TemporaryDirectory() as tmp:
-            masked_graph = os.path.join(tmp, "seed_mask_polygon.json")
-            with open(masked_graph, "w") as f:
-                json.dump(doc, f)
-            crop = json.loads(json.dumps(doc))
-            crop["process_graph"]["mask"] = {"process_id": "filter_spatial", "arguments": {
-                "data": {"from_node": "ndvi"}, "geometries": {"from_parameter": "catchment"}}}
-            crop_graph = os.path.join(tmp, "seed_filter_spatial.json")
-            with open(crop_graph, "w") as f:
-                json.dump(crop, f)
+            masked_graph = write_graph(doc, os.path.join(tmp, "seed_mask_polygon.json"))
+            crop_graph = write_graph(with_filter_spatial(doc), os.path.join(tmp, "seed_filter_spatial.json"))
 
             run(cubist, crop_graph, os.path.join(tmp, "crop.zarr"), url)
             ours = xr.open_zarr(os.path.join(tmp, "crop.zarr"))
@@ -93,9 +58,7 @@ def main():
 
             bad = json.loads(json.dumps(doc))
             bad["process_graph"]["ndvi"]["arguments"]["red"] = "B04"
-            bad_graph = os.path.join(tmp, "bad.json")
-            with open(bad_graph, "w") as f:
-                json.dump(bad, f)
+            bad_graph = write_graph(bad, os.path.join(tmp, "bad.json"))
             p = run(cubist, bad_graph, os.path.join(tmp, "bad.zarr"), url, expect_ok=False)
             if p.returncode == 0 or "node 'ndvi'" not in p.stderr or "argument 'red'" not in p.stderr:
                 fail(f"bad graph: exit {p.returncode}, stderr {p.stderr.strip()!r}")
@@ -105,9 +68,6 @@ def main():
             if leftovers:
                 fail(f"bad graph left output behind: {leftovers}")
         print(f"OK: cubist run == cubist demo ({dict(r.sizes)}), mask_polygon consistent, failures leave nothing")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":
