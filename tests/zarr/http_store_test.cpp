@@ -11,12 +11,14 @@
 #include "cubist/cubist.hpp"
 #include "cubist/io.hpp"
 #include "cubist/zarr.hpp"
+#include "expect_identical.hpp"
 #include "net/http_server.hpp"
 
 namespace cubist {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::expect_identical;
 
 class ZarrHttp : public ::testing::Test {
  protected:
@@ -73,26 +75,6 @@ ToZarrOptions write_mode(int format, bool consolidated = true) {
   o.zarr_format = format;
   o.consolidated = consolidated;
   return o;
-}
-
-// Byte-identical values (so NaN payloads and -0.0 count too), same dims, dtype and attrs.
-void expect_identical(const Dataset& got_lazy, const Dataset& want_lazy) {
-  Dataset got = got_lazy.compute(), want = want_lazy.compute();
-  ASSERT_EQ(got.data_vars(), want.data_vars());
-  EXPECT_EQ(got.attrs(), want.attrs());
-  auto same = [](const std::string& what, const Chunk& g, const Chunk& w) {
-    ASSERT_EQ(g.dtype(), w.dtype()) << what;
-    ASSERT_EQ(g.shape(), w.shape()) << what;
-    Chunk gc = g.contiguous(), wc = w.contiguous();
-    EXPECT_EQ(std::memcmp(gc.raw(), wc.raw(), gc.nbytes()), 0) << what << ": values differ";
-  };
-  for (const auto& n : want.data_vars()) {
-    EXPECT_EQ(got[n].dims(), want[n].dims()) << n;
-    EXPECT_EQ(got[n].attrs(), want[n].attrs()) << n;
-    same(n, got[n].memory_chunk(), want[n].memory_chunk());
-  }
-  ASSERT_EQ(got.coords().size(), want.coords().size());
-  for (const auto& [n, c] : want.coords()) same("coord " + n, got.coords().at(n).values(), c.values());
 }
 
 TEST_F(ZarrHttp, CubistV2StoreReadsIdenticallyOverHttp) {

@@ -13,12 +13,14 @@
 
 #include "cubist/cubist.hpp"
 #include "cubist/io.hpp"
+#include "../../zarr/expect_identical.hpp"
 #include "net/http_server.hpp"
 
 namespace cubist {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::expect_identical;
 
 // stdout of a command, and its exit status.
 std::pair<std::string, int> run(const std::string& cmd) {
@@ -33,28 +35,6 @@ std::pair<std::string, int> run(const std::string& cmd) {
 
 bool python_has_xarray() {
   return std::system(ORACLE_PYTHON " -c 'import xarray, zarr, pandas, dask' >/dev/null 2>&1") == 0;
-}
-
-void expect_identical(const Dataset& got_lazy, const Dataset& want_lazy) {
-  Dataset got = got_lazy.compute(), want = want_lazy.compute();
-  ASSERT_EQ(got.data_vars(), want.data_vars());
-  EXPECT_EQ(got.attrs(), want.attrs());
-  auto same = [](const std::string& what, const Chunk& g, const Chunk& w) {
-    ASSERT_EQ(g.dtype(), w.dtype()) << what;
-    ASSERT_EQ(g.shape(), w.shape()) << what;
-    Chunk gc = g.contiguous(), wc = w.contiguous();
-    EXPECT_EQ(std::memcmp(gc.raw(), wc.raw(), gc.nbytes()), 0) << what << ": values differ";
-  };
-  for (const auto& n : want.data_vars()) {
-    EXPECT_EQ(got[n].dims(), want[n].dims()) << n;
-    EXPECT_EQ(got[n].attrs(), want[n].attrs()) << n;
-    same(n, got[n].memory_chunk(), want[n].memory_chunk());
-  }
-  ASSERT_EQ(got.coords().size(), want.coords().size());
-  for (const auto& [n, c] : want.coords()) {
-    same("coord " + n, got.coords().at(n).values(), c.values());
-    EXPECT_EQ(got.coords().at(n).attrs(), c.attrs()) << n;
-  }
 }
 
 TEST(ZarrHttpInterop, XarrayStoreOverHttpReadsAsLocal) {
