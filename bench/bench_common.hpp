@@ -101,4 +101,36 @@ inline std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
+// Walks "--flag value" arguments: for (ArgReader r(argc, argv); r.next();) { if (r.flag() == ...) }.
+class ArgReader {
+ public:
+  ArgReader(int argc, char** argv) : argc_(argc), argv_(argv) {}
+  bool next() {
+    if (++i_ >= argc_) return false;
+    flag_ = argv_[i_];
+    return true;
+  }
+  const std::string& flag() const { return flag_; }
+  std::string value() {
+    if (i_ + 1 >= argc_) throw std::runtime_error("missing value after " + flag_);
+    return argv_[++i_];
+  }
+  [[noreturn]] void unknown() const { throw std::runtime_error("unknown argument " + flag_); }
+
+ private:
+  int argc_;
+  char** argv_;
+  int i_ = 0;
+  std::string flag_;
+};
+
+// "a,b,,c" -> {"a", "b", "c"}
+inline std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string tok; std::getline(in, tok, ',');)
+    if (!tok.empty()) out.push_back(tok);
+  return out;
+}
+
 }  // namespace bench

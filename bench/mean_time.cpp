@@ -31,20 +31,16 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error("missing value after " + k);
-      return argv[++i];
-    };
-    if (k == "--time") a.t = std::stoll(next());
-    else if (k == "--y") a.y = std::stoll(next());
-    else if (k == "--x") a.x = std::stoll(next());
-    else if (k == "--chunk") a.chunk = std::stoll(next());
-    else if (k == "--repeats") a.repeats = std::stoi(next());
-    else if (k == "--python") a.python = next();
-    else if (k == "--reference") a.reference = next();
-    else throw std::runtime_error("unknown argument " + k);
+  for (bench::ArgReader r(argc, argv); r.next();) {
+    const std::string& k = r.flag();
+    if (k == "--time") a.t = std::stoll(r.value());
+    else if (k == "--y") a.y = std::stoll(r.value());
+    else if (k == "--x") a.x = std::stoll(r.value());
+    else if (k == "--chunk") a.chunk = std::stoll(r.value());
+    else if (k == "--repeats") a.repeats = std::stoi(r.value());
+    else if (k == "--python") a.python = r.value();
+    else if (k == "--reference") a.reference = r.value();
+    else r.unknown();
   }
   return a;
 }

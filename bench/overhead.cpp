@@ -28,28 +28,17 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error("missing value after " + k);
-      return argv[++i];
-    };
+  for (bench::ArgReader r(argc, argv); r.next();) {
+    const std::string& k = r.flag();
     if (k == "--sizes") {
       a.sizes.clear();
-      std::string s = next();
-      std::size_t pos = 0;
-      while (pos <= s.size()) {
-        auto comma = s.find(',', pos);
-        a.sizes.push_back(static_cast<std::int64_t>(std::stod(s.substr(pos, comma - pos))));
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-      }
-    } else if (k == "--repeats-small") a.repeats_small = std::stoi(next());
-    else if (k == "--repeats-large") a.repeats_large = std::stoi(next());
-    else if (k == "--python") a.python = next();
-    else if (k == "--reference") a.reference = next();
-    else if (k == "--dask-limit") a.dask_limit_s = std::stod(next());
-    else throw std::runtime_error("unknown argument " + k);
+      for (const auto& n : bench::split_commas(r.value())) a.sizes.push_back(static_cast<std::int64_t>(std::stod(n)));
+    } else if (k == "--repeats-small") a.repeats_small = std::stoi(r.value());
+    else if (k == "--repeats-large") a.repeats_large = std::stoi(r.value());
+    else if (k == "--python") a.python = r.value();
+    else if (k == "--reference") a.reference = r.value();
+    else if (k == "--dask-limit") a.dask_limit_s = std::stod(r.value());
+    else r.unknown();
   }
   return a;
 }

@@ -55,34 +55,24 @@ struct Args {
   std::string reference;  // reference_zarr_io.py; empty: cubist and the codec limit only
 };
 
-template <class T> std::vector<T> split_list(const std::string& s, T (*conv)(const std::string&)) {
-  std::vector<T> out;
-  std::stringstream in(s);
-  for (std::string tok; std::getline(in, tok, ',');)
-    if (!tok.empty()) out.push_back(conv(tok));
-  return out;
-}
-
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error("missing value after " + k);
-      return argv[++i];
-    };
-    if (k == "--gb") a.gb = std::stod(next());
-    else if (k == "--y") a.y = std::stoll(next());
-    else if (k == "--x") a.x = std::stoll(next());
-    else if (k == "--chunks") a.chunks = split_list<std::int64_t>(next(), [](const std::string& s) -> std::int64_t { return std::stoll(s); });
-    else if (k == "--codecs") a.codecs = split_list<std::string>(next(), [](const std::string& s) { return s; });
+  for (bench::ArgReader r(argc, argv); r.next();) {
+    const std::string& k = r.flag();
+    if (k == "--gb") a.gb = std::stod(r.value());
+    else if (k == "--y") a.y = std::stoll(r.value());
+    else if (k == "--x") a.x = std::stoll(r.value());
+    else if (k == "--chunks") {
+      a.chunks.clear();
+      for (const auto& c : bench::split_commas(r.value())) a.chunks.push_back(std::stoll(c));
+    } else if (k == "--codecs") a.codecs = bench::split_commas(r.value());
     else if (k == "--no-shards") a.shards = false;
-    else if (k == "--repeats") a.repeats = std::stoi(next());
-    else if (k == "--threads") a.threads = static_cast<unsigned>(std::stoul(next()));
-    else if (k == "--dir") a.dir = next();
-    else if (k == "--python") a.python = next();
-    else if (k == "--reference") a.reference = next();
-    else throw std::runtime_error("unknown argument " + k);
+    else if (k == "--repeats") a.repeats = std::stoi(r.value());
+    else if (k == "--threads") a.threads = static_cast<unsigned>(std::stoul(r.value()));
+    else if (k == "--dir") a.dir = r.value();
+    else if (k == "--python") a.python = r.value();
+    else if (k == "--reference") a.reference = r.value();
+    else r.unknown();
   }
   for (const auto& c : a.codecs)
     if (c != "lz4" && c != "zstd") throw std::runtime_error("--codecs: unknown codec '" + c + "' (lz4, zstd)");
