@@ -20,6 +20,15 @@ Parameter cube_param(const std::string& name = "data", const std::string& d = "A
 Parameter context_param() { return {"context", "Additional data passed to the process.", schema::any(), true, nullptr}; }
 nlohmann::json cube_returns(const std::string& d) { return {{"description", d}, {"schema", schema::cube()}}; }
 
+// The cube's dimension named by the "dimension" argument (openEO's `t` is cubist's `time`).
+std::string dimension_arg(Args& a, const DataArray& cube) {
+  try {
+    return dimension_of(cube, a.string("dimension"));
+  } catch (const DimensionError& e) {
+    a.fail("dimension", e.what());
+  }
+}
+
 const ProcessRegistration reduce_dimension_reg{ProcessDef{
     "reduce_dimension", "Reduce dimensions", "", {"cubes", "reducer"},
     {cube_param(),
@@ -29,12 +38,7 @@ const ProcessRegistration reduce_dimension_reg{ProcessDef{
     cube_returns("A data cube without the reduced dimension."),
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data");
-      std::string dim;
-      try {
-        dim = dimension_of(cube, a.string("dimension"));
-      } catch (const DimensionError& e) {
-        a.fail("dimension", e.what());
-      }
+      const std::string dim = dimension_arg(a, cube);
       Value r = a.call("reducer", {{"data", Value::labeled(cube, dim)}, {"context", a.get("context")}});
       if (!r.is_array_like())
         a.fail("reducer", fmt::format("the reducer returned {}, not a value per pixel", r.describe()));
@@ -68,12 +72,7 @@ const ProcessRegistration apply_dimension_reg{ProcessDef{
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data");
       if (a.given("target_dimension")) a.fail("target_dimension", "a target dimension is not supported yet; leave it null");
-      std::string dim;
-      try {
-        dim = dimension_of(cube, a.string("dimension"));
-      } catch (const DimensionError& e) {
-        a.fail("dimension", e.what());
-      }
+      const std::string dim = dimension_arg(a, cube);
       Value r = a.call("process", {{"data", Value::labeled(cube, dim)}, {"context", a.get("context")}});
       if (!r.is_array_like() || !r.cube.has_dim(dim) || r.cube.size(dim) != cube.size(dim))
         a.fail("process", fmt::format("the process must return an array along '{}' of the same length, got {}", dim,
@@ -159,12 +158,7 @@ const ProcessRegistration rename_labels_reg{ProcessDef{
     cube_returns("The data cube with the same dimensions and renamed labels."),
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data");
-      std::string dim;
-      try {
-        dim = dimension_of(cube, a.string("dimension"));
-      } catch (const DimensionError& e) {
-        a.fail("dimension", e.what());
-      }
+      const std::string dim = dimension_arg(a, cube);
       auto text = [](const Value& v) {
         return v.kind == Value::Kind::String ? v.scalar.get<std::string>() : fmt::format("{}", v.scalar.get<double>());
       };
