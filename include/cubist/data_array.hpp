@@ -248,6 +248,12 @@ DataArray minimum(const DataArray& a, const DataArray& b);
 DataArray maximum(const DataArray& a, const DataArray& b);
 // xr.where(cond, x, y)
 DataArray where(const DataArray& cond, const DataArray& x, const DataArray& y);
+// xr.concat(arrays, dim) along a dimension every array has, lazily: the result's chunks along
+// `dim` are the inputs' chunks in order (no copy); other dims must have the same sizes and labels
+// (DimensionError naming the dim) and are chunked to the inputs' common refinement. Coordinates
+// along `dim` are concatenated, others must be equal (differing scalar ones become a coordinate
+// along `dim`); dtypes are promoted; name and attrs are the first array's.
+DataArray concat(const std::vector<DataArray>& arrays, const std::string& dim);
 
 std::ostream& operator<<(std::ostream& os, const DataArray& a);
 
