@@ -3,6 +3,7 @@
 // Implemented with PROJ and GDAL/OGR; none of their headers leak into this one.
 #pragma once
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -106,5 +107,41 @@ struct ClipOptions {
 // they cover, pixels outside -> nodata (NaN for floats). Chunks entirely outside the polygons are
 // constant and never read. Throws ValueError ("no data found in bounds") when the polygons miss.
 DataArray clip(const DataArray& da, const std::vector<Geometry>& geometries, const ClipOptions& options = {});
+
+
+// --- rioxarray's rio.reproject (rasterio.warp) as a lazy operation
+
+// A destination pixel grid: transform of pixel (0, 0) and its size.
+struct GridSpec {
+  Affine transform;
+  std::int64_t width = 0, height = 0;
+};
+
+// rasterio.warp.calculate_default_transform: GDAL's suggested warp output for a `width` x `height`
+// grid covering `bounds` in `src`, anchored at its upper-left corner; `resolution` (x, y; positive)
+// keeps that corner and scales the size by ceil, `shape` (height, width) fixes the size instead.
+GridSpec calculate_default_transform(const Crs& src, const Crs& dst, std::int64_t width, std::int64_t height,
+                                     const Bounds& bounds, std::optional<std::array<double, 2>> resolution = std::nullopt,
+                                     std::optional<std::array<std::int64_t, 2>> shape = std::nullopt);
+
+struct ReprojectOptions {
+  std::optional<std::array<double, 2>> resolution;     // (x, y) pixel size in the target CRS's units
+  std::optional<std::array<std::int64_t, 2>> shape;    // (height, width) of the output
+  std::optional<Affine> transform;                     // the output grid (with `shape`, else the input's shape)
+  // GDAL's algorithms by rasterio's names: nearest, bilinear, cubic, cubic_spline, lanczos, average,
+  // mode, min, max, med, q1, q3, sum, rms.
+  std::string resampling = "nearest";
+  // Pixels no source pixel covers. Default: the input's nodata, else NaN for floats (rioxarray 0.13
+  // uses the dtype's maximum there) and rioxarray's per-dtype value for integers (255, -32768, ...).
+  std::optional<double> nodata;
+  double error_threshold = 0.125;  // rasterio's `tolerance` (source pixels) of GDAL's approximate transformer; 0: exact
+  std::optional<std::array<std::int64_t, 2>> chunks;  // (y, x) output chunk sizes; default: the input's largest
+};
+
+// rioxarray's rio.reproject, lazily: the output grid as rioxarray computes it, then one task per
+// output chunk that warps (GDAL) only the input chunks that chunk's footprint needs; chunks whose
+// footprint misses the input are constant (nodata) and read nothing. Dims other than y/x are kept
+// (each (y, x) plane is warped as a band). x/y coordinates, spatial_ref and _FillValue as rioxarray.
+DataArray reproject(const DataArray& da, const Crs& dst_crs, const ReprojectOptions& options = {});
 
 }  // namespace cubist
