@@ -9,6 +9,7 @@
 #include "core/format.hpp"
 #include "cubist/error.hpp"
 #include "graph/optimize.hpp"
+#include "kernels/op_registry.hpp"
 #include "runtime/local_scheduler.hpp"
 
 namespace cubist {
@@ -59,7 +60,7 @@ Chunk assemble_chunks(const std::vector<Chunk>& chunks, const ChunkGrid& grid, D
 
 std::vector<std::vector<Chunk>> run_layers(const std::vector<graph::LayerPtr>& outputs, const ComputeOptions& options,
                                            ComputeStats* stats) {
-  std::vector<graph::LayerPtr> layers = options.optimize ? graph::fuse_elementwise(outputs) : outputs;
+  std::vector<graph::LayerPtr> layers = options.optimize ? graph::fuse_elementwise(graph::push_down_windows(outputs, kernels::window_source)) : outputs;
   graph::TaskGraph tg = graph::build_task_graph(layers, {options.optimize});
   std::unique_ptr<runtime::ThreadPool> own_pool;
   runtime::ExecuteOptions exec;

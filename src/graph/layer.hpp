@@ -49,6 +49,15 @@ struct ConstantChunks {
   bool contains(std::int64_t linear) const;
 };
 
+// One axis of a sub-window of a layer's output (window push-down, graph/optimize.hpp): elements
+// [start, start + count) are kept, or, with `drop`, the axis is indexed away at `start`.
+struct AxisWindow {
+  std::int64_t start = 0;
+  std::int64_t count = 0;
+  bool drop = false;
+  bool operator==(const AxisWindow&) const = default;
+};
+
 struct Layer;
 using LayerPtr = std::shared_ptr<const Layer>;
 

@@ -1,7 +1,9 @@
 #include "graph/optimize.hpp"
 
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "core/expression.hpp"
 
@@ -106,6 +108,178 @@ std::vector<LayerPtr> fuse_elementwise(const std::vector<LayerPtr>& outputs) {
       rebuilt[l] = keep_constant(*l, make_layer(std::move(spec)));
     }
     if (auto it = rebuilt.find(l); it != rebuilt.end() && output_set.count(l)) output_set.insert(it->second.get());
+  }
+  std::vector<LayerPtr> result;
+  for (const auto& o : outputs) result.push_back(current(o));
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Window push-down.
+
+namespace {
+
+using Chunks = std::vector<std::vector<std::int64_t>>;  // chunk sizes of the kept axes, in order
+
+// A gather layer that only slices with step 1 and indexes axes away, as a window on its input
+// (one entry per input axis; kept axes are the gather's output axes, in order).
+std::optional<std::vector<AxisWindow>> selection_window(const Layer& g) {
+  if (g.op != "gather" || g.inputs.size() != 1 || !g.params.contains("axes")) return std::nullopt;
+  const auto& axes = g.params.at("axes");
+  const Layer& in = *g.inputs[0].layer;
+  if (!axes.is_array() || axes.size() != in.rank()) return std::nullopt;
+  std::vector<AxisWindow> w;
+  std::size_t next_out = 0;
+  for (const auto& a : axes) {
+    const int out = a.value("out_axis", -1);
+    if (out < 0) {
+      if (!a.contains("index")) return std::nullopt;
+      w.push_back({a.at("index").get<std::int64_t>(), 1, true});
+      continue;
+    }
+    if (static_cast<std::size_t>(out) != next_out++ || a.contains("indices") || a.value("step", 0) != 1) return std::nullopt;
+    w.push_back({a.at("start").get<std::int64_t>(), g.grid.shape()[static_cast<std::size_t>(out)], false});
+  }
+  if (next_out != g.rank()) return std::nullopt;
+  return w;
+}
+
+class WindowPusher {
+ public:
+  WindowPusher(const SourceWindowFn& window_source, const std::vector<LayerPtr>& outputs)
+      : window_source_(window_source) {
+    for (const Layer* l : topological_layers(outputs))
+      for (const auto& in : l->inputs) ++consumers_[in.layer.get()];
+    for (const auto& o : outputs) ++consumers_[o.get()];  // an output is needed whole
+  }
+
+  // Remembers which original layer a rebuilt one stands for (its consumers are the original's).
+  void rebuilt(const Layer* original, const Layer* replacement) {
+    auto it = origin_.find(original);
+    origin_[replacement] = it == origin_.end() ? original : it->second;
+  }
+
+  // `layer` producing just `window` of its output with `chunks` along the kept axes, or null
+  // when some layer of the chain cannot.
+  LayerPtr window(const LayerPtr& layer, const std::vector<AxisWindow>& window, const Chunks& chunks) {
+    const Layer& l = *layer;
+    if (window.size() != l.rank()) return nullptr;
+    bool identity = true;
+    for (std::size_t a = 0, k = 0; a < window.size(); ++a) {
+      const AxisWindow& w = window[a];
+      if (w.start < 0 || (!w.drop && (w.count <= 0 || w.start + w.count > l.grid.shape()[a])) ||
+          (w.drop && w.start >= l.grid.shape()[a]))
+        return nullptr;
+      if (w.drop || w.start != 0 || w.count != l.grid.shape()[a] || chunks[k++] != l.grid.chunks(a)) identity = false;
+    }
+    if (identity) return layer;
+    if (l.constant) return nullptr;  // its constant chunks would need remapping onto the window
+    switch (l.kind) {
+      case LayerKind::Source: {
+        if (l.literal || !window_source_) return nullptr;
+        auto params = window_source_(l, window);
+        if (!params) return nullptr;
+        return intern(make_layer({l.label, l.op, l.kind, std::move(*params), {}, ChunkGrid(chunks), l.dtype, nullptr, 0}));
+      }
+      case LayerKind::Elementwise: return window_elementwise(l, window, chunks);
+      default: {
+        auto sel = selection_window(l);
+        return sel ? window_selection(l, *sel, window, chunks) : nullptr;
+      }
+    }
+  }
+
+ private:
+  int consumers(const Layer& l) const {
+    auto o = origin_.find(&l);
+    auto it = consumers_.find(o == origin_.end() ? &l : o->second);
+    return it == consumers_.end() ? 0 : it->second;
+  }
+
+  // The window moves onto every input (all aligned 1:1 with the output); the program is the same.
+  LayerPtr window_elementwise(const Layer& l, const std::vector<AxisWindow>& window, const Chunks& chunks) {
+    if (consumers(l) != 1) return nullptr;  // someone else needs it whole: it would be computed twice
+    std::vector<int> new_axis(window.size(), -1);
+    for (std::size_t a = 0, k = 0; a < window.size(); ++a)
+      if (!window[a].drop) new_axis[a] = static_cast<int>(k++);
+    std::vector<LayerInput> inputs;
+    for (const auto& in : l.inputs) {
+      std::vector<AxisWindow> w;
+      Chunks c;
+      std::vector<AxisDep> deps;
+      for (const auto& d : in.axes) {
+        if (d.kind != DepKind::Identity) return nullptr;
+        const auto out = static_cast<std::size_t>(d.out_axis);
+        w.push_back(window[out]);
+        if (!window[out].drop) {
+          c.push_back(chunks[static_cast<std::size_t>(new_axis[out])]);
+          deps.push_back(AxisDep::identity(new_axis[out]));
+        }
+      }
+      LayerPtr sub = this->window(in.layer, w, c);
+      if (!sub) return nullptr;
+      inputs.push_back({std::move(sub), std::move(deps)});
+    }
+    return intern(make_layer({l.label, l.op, l.kind, l.params, std::move(inputs), ChunkGrid(chunks), l.dtype, nullptr, 0}));
+  }
+
+  // A selection under the window: the two compose into one window on the selection's input.
+  LayerPtr window_selection(const Layer& l, const std::vector<AxisWindow>& sel, const std::vector<AxisWindow>& window,
+                            const Chunks& chunks) {
+    std::vector<AxisWindow> w;
+    Chunks c;
+    std::size_t out = 0, kept = 0;
+    for (const auto& s : sel) {
+      if (s.drop) {
+        w.push_back(s);
+        continue;
+      }
+      const AxisWindow& o = window[out++];
+      w.push_back({s.start + o.start, o.count, o.drop});
+      if (!o.drop) c.push_back(chunks[kept++]);
+    }
+    return this->window(l.inputs[0].layer, w, c);
+  }
+
+  // One layer per key: a source windowed the same way for two consumers (nir - red, nir + red) is
+  // read once.
+  LayerPtr intern(LayerPtr layer) { return interned_.try_emplace(layer->key, layer).first->second; }
+
+  const SourceWindowFn& window_source_;
+  std::unordered_map<std::string, LayerPtr> interned_;
+  std::unordered_map<const Layer*, int> consumers_;
+  std::unordered_map<const Layer*, const Layer*> origin_;
+};
+
+}  // namespace
+
+std::vector<LayerPtr> push_down_windows(const std::vector<LayerPtr>& outputs, const SourceWindowFn& window_source) {
+  WindowPusher pusher(window_source, outputs);
+  std::unordered_map<const Layer*, LayerPtr> rebuilt;  // old layer -> its replacement
+  auto current = [&](const LayerPtr& l) {
+    auto it = rebuilt.find(l.get());
+    return it == rebuilt.end() ? l : it->second;
+  };
+  for (const Layer* l : topological_layers(outputs)) {
+    std::vector<LayerInput> inputs = l->inputs;
+    bool inputs_changed = false;
+    for (auto& in : inputs) {
+      auto now = current(in.layer);
+      inputs_changed = inputs_changed || now != in.layer;
+      in.layer = std::move(now);
+    }
+    LayerSpec spec{l->label, l->op, l->kind, l->params, std::move(inputs), l->grid, l->dtype, l->literal, 0};
+    LayerPtr self = inputs_changed ? keep_constant(*l, make_layer(std::move(spec))) : nullptr;
+    if (self) pusher.rebuilt(l, self.get());
+    const Layer& now = self ? *self : *l;
+    if (auto sel = selection_window(now)) {
+      Chunks chunks = now.grid.all_chunks();
+      if (LayerPtr pushed = pusher.window(now.inputs[0].layer, *sel, chunks)) {
+        self = keep_constant(now, pushed);
+        pusher.rebuilt(l, self.get());
+      }
+    }
+    if (self) rebuilt[l] = std::move(self);
   }
   std::vector<LayerPtr> result;
   for (const auto& o : outputs) result.push_back(current(o));

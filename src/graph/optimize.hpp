@@ -1,5 +1,7 @@
 // Layer-level optimisation before tasks are materialised.
 #pragma once
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include "graph/layer.hpp"
@@ -10,5 +12,20 @@ namespace cubist::graph {
 // whole chain in one pass over each chunk. A producer is merged only where nothing else needs
 // its result, so no work is duplicated. Returns the optimised outputs, in order.
 std::vector<LayerPtr> fuse_elementwise(const std::vector<LayerPtr>& outputs);
+
+// The params with which a Source layer produces just `window` of its output (one entry per
+// axis of the source), or nullopt when its op cannot (kernels::window_source asks the registry).
+using SourceWindowFn = std::function<std::optional<Params>(const Layer& source, const std::vector<AxisWindow>& window)>;
+
+// Window push-down: a selection (a "gather" layer whose every axis is a step-1 slice or an index)
+// over a chain of elementwise layers and selections whose leaves are Sources that can be windowed
+// is replaced by the same chain over Sources that produce the selected grid directly: reads are
+// cut to the window, the selection's copy disappears and the chain stays 1:1 chunk by chunk (so
+// fuse_elementwise and the task graph's units take it whole). Elementwise layers are rewritten
+// only when nothing else needs them (no work is duplicated); a Source that is also needed whole
+// elsewhere is read twice where the windows overlap. A chain with a leaf that cannot be windowed,
+// or a layer with constant chunks below the selection, is left as it was. The selection's own
+// constant chunks are carried over. Values are identical with and without the rewrite.
+std::vector<LayerPtr> push_down_windows(const std::vector<LayerPtr>& outputs, const SourceWindowFn& window_source);
 
 }  // namespace cubist::graph

@@ -34,4 +34,17 @@ std::vector<std::string> OpRegistry::names() const {
   return out;
 }
 
+std::optional<nlohmann::json> window_source(const graph::Layer& source, const std::vector<graph::AxisWindow>& window) {
+  const auto& registry = OpRegistry::instance();
+  if (source.kind != graph::LayerKind::Source || !registry.contains(source.op)) return std::nullopt;
+  const OpDef& def = registry.get(source.op);
+  if (!def.window) return std::nullopt;
+  return def.window(source.params, source.grid.shape(), window);
+}
+
+std::optional<nlohmann::json> same_params_window(const nlohmann::json& params, const Shape&,
+                                                 const std::vector<graph::AxisWindow>&) {
+  return params;
+}
+
 }  // namespace cubist::kernels

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "cubist/chunk.hpp"
+#include "graph/layer.hpp"
 
 namespace cubist::kernels {
 
@@ -52,6 +54,13 @@ struct OpDef {
   // True when run() walks input strides itself; otherwise the runtime hands it contiguous copies
   // of strided views (zero-copy slices of in-memory data).
   bool strided_inputs = false;
+  // Set by Source ops that can produce a sub-window of their output directly (window push-down,
+  // graph::push_down_windows): the params that make the op compute just `window` (one entry per
+  // axis) of an output of `shape`, chunk offsets then counting from the window's start; nullopt
+  // when it cannot (say, an axis it cannot drop). Must compose: a window of a window is a window.
+  std::function<std::optional<nlohmann::json>(const nlohmann::json& params, const Shape& shape,
+                                              const std::vector<graph::AxisWindow>& window)>
+      window = nullptr;
 };
 
 class OpRegistry {
@@ -65,6 +74,14 @@ class OpRegistry {
  private:
   std::vector<std::unique_ptr<OpDef>> ops_;
 };
+
+// graph::SourceWindowFn over the registry: the windowed params of a Source layer's op, or nullopt
+// when the op has no window capability.
+std::optional<nlohmann::json> window_source(const graph::Layer& source, const std::vector<graph::AxisWindow>& window);
+
+// OpDef::window for ops whose params do not depend on where the chunk lies (e.g. "full").
+std::optional<nlohmann::json> same_params_window(const nlohmann::json& params, const Shape& shape,
+                                                 const std::vector<graph::AxisWindow>& window);
 
 struct OpRegistration {
   explicit OpRegistration(OpDef def) { OpRegistry::instance().add(std::move(def)); }

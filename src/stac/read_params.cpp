@@ -51,7 +51,7 @@ json ReadParams::to_json() const {
     }
     cells_json.push_back(std::move(j));
   }
-  return {{"crs_table", crs_table},
+  json j = {{"crs_table", crs_table},
           {"output", {{"crs", 0}, {"transform", affine_json(output.transform)}, {"shape", {output.height, output.width}}}},
           {"times", times},
           {"bands", bands},
@@ -61,6 +61,10 @@ json ReadParams::to_json() const {
           {"rescale", rescale},
           {"resampling", resampling},
           {"skip_bad_assets", skip_bad_assets}};
+  if (row_offset || col_offset) j["offset"] = {row_offset, col_offset};
+  if (!time_axis) j["time_axis"] = false;
+  if (!band_axis) j["band_axis"] = false;
+  return j;
 }
 
 ReadParams ReadParams::from_json(const json& j) {
@@ -102,10 +106,55 @@ ReadParams ReadParams::from_json(const json& j) {
     p.rescale = j.at("rescale").get<bool>();
     p.resampling = j.at("resampling").get<std::string>();
     p.skip_bad_assets = j.at("skip_bad_assets").get<bool>();
+    if (j.contains("offset")) {
+      p.row_offset = j.at("offset").at(0).get<std::int64_t>();
+      p.col_offset = j.at("offset").at(1).get<std::int64_t>();
+      if (p.row_offset < 0 || p.col_offset < 0) throw ValueError("stac_read params: 'offset' must not be negative");
+    }
+    p.time_axis = j.value("time_axis", true);
+    p.band_axis = j.value("band_axis", true);
+    if ((!p.time_axis && p.times != 1) || (!p.band_axis && p.bands != 1))
+      throw ValueError("stac_read params: a dropped time or band axis must hold exactly one entry");
     return p;
   } catch (const json::exception& e) {
     throw ValueError(fmt::format("stac_read params are malformed: {}", e.what()));
   }
+}
+
+Shape ReadParams::output_shape() const {
+  Shape s;
+  if (time_axis) s.push_back(times);
+  if (band_axis) s.push_back(bands);
+  s.push_back(output.height);
+  s.push_back(output.width);
+  return s;
+}
+
+std::optional<ReadParams> ReadParams::window(const std::vector<graph::AxisWindow>& w) const {
+  const Shape shape = output_shape();
+  if (w.size() != shape.size()) return std::nullopt;
+  for (std::size_t a = 0; a < w.size(); ++a)
+    if (w[a].start < 0 || w[a].start + (w[a].drop ? 1 : w[a].count) > shape[a] || (!w[a].drop && w[a].count <= 0))
+      return std::nullopt;
+  std::size_t a = 0;
+  graph::AxisWindow wt{0, 1, false}, wb{0, 1, false};
+  if (time_axis) wt = w[a++];
+  if (band_axis) wb = w[a++];
+  const graph::AxisWindow &wy = w[a], &wx = w[a + 1];
+  if (wy.drop || wx.drop) return std::nullopt;  // the read always produces a (y, x) plane
+  ReadParams p = *this;
+  p.time_axis = time_axis && !wt.drop;
+  p.band_axis = band_axis && !wb.drop;
+  p.times = wt.drop ? 1 : wt.count;
+  p.bands = wb.drop ? 1 : wb.count;
+  p.cells.clear();
+  for (std::int64_t t = 0; t < p.times; ++t)
+    for (std::int64_t b = 0; b < p.bands; ++b) p.cells.push_back(cell(wt.start + t, wb.start + b));
+  p.row_offset = row_offset + wy.start;  // integers: the chunk windows are computed exactly as unwindowed
+  p.col_offset = col_offset + wx.start;
+  p.output.height = wy.count;
+  p.output.width = wx.count;
+  return p;
 }
 
 }  // namespace cubist::stac

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cubist/geo.hpp"
+#include "graph/layer.hpp"
 #include "raster/raster.hpp"
 
 namespace cubist::stac {
@@ -27,7 +28,8 @@ struct ReadCell {
 
 struct ReadParams {
   std::vector<std::string> crs_table;  // WKT of the output CRS (index 0) and of the assets
-  raster::Grid output;                 // the whole output grid
+  raster::Grid output;                 // the output grid: transform of the whole stack, shape of this read
+  std::int64_t row_offset = 0, col_offset = 0;  // where this read's pixel (0, 0) lies in the whole grid
   std::int64_t times = 0, bands = 0;
   std::vector<ReadCell> cells;         // times * bands, time-major
   double fill_value = 0;
@@ -35,10 +37,18 @@ struct ReadParams {
   bool rescale = true;
   std::string resampling = "nearest";
   bool skip_bad_assets = false;
+  // Whether the output keeps the time and band axes (a selection pushed into the read can index
+  // them away: the output is then (band, y, x), (time, y, x) or (y, x), with times or bands = 1).
+  bool time_axis = true, band_axis = true;
 
   const ReadCell& cell(std::int64_t t, std::int64_t b) const { return cells[static_cast<std::size_t>(t * bands + b)]; }
   nlohmann::json to_json() const;
   static ReadParams from_json(const nlohmann::json& j);  // ValueError naming the field
+  Shape output_shape() const;  // [times] [bands] height width, as the axes are kept
+
+  // The same read restricted to a window of output_shape() (one entry per axis; y and x cannot
+  // be dropped): the cells of the kept times and bands, the offsets moved to the window.
+  std::optional<ReadParams> window(const std::vector<graph::AxisWindow>& window) const;
 };
 
 }  // namespace cubist::stac

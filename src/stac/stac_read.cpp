@@ -31,7 +31,7 @@ std::shared_ptr<const void> prepare(const nlohmann::json& j, const kernels::OpSi
   p->params = ReadParams::from_json(j);
   p->resampling = raster::resampling_from_string(p->params.resampling);
   const auto& rp = p->params;
-  const Shape expected{rp.times, rp.bands, rp.output.height, rp.output.width};
+  const Shape expected = rp.output_shape();
   if (sig.out_shape != expected)
     throw ValueError(fmt::format("stac_read: the layer's shape {} differs from its parameters' {}",
                                  shape_to_string(sig.out_shape), shape_to_string(expected)));
@@ -59,8 +59,13 @@ Chunk run(const kernels::TaskContext& ctx) {
   const ReadParams& rp = P.params;
   const Shape shape = ctx.shape();
   Chunk out = Chunk::allocate(rp.dtype, shape);
-  const std::int64_t t0 = ctx.out_offset[0], b0 = ctx.out_offset[1], y0 = ctx.out_offset[2], x0 = ctx.out_offset[3];
-  const std::int64_t ny = shape[2], nx = shape[3];
+  // The chunk's times and bands (an axis indexed away holds one), then its (y, x) window.
+  std::size_t axis = 0;
+  std::int64_t t0 = 0, nt = 1, b0 = 0, nb = 1;
+  if (rp.time_axis) t0 = ctx.out_offset[axis], nt = shape[axis++];
+  if (rp.band_axis) b0 = ctx.out_offset[axis], nb = shape[axis++];
+  const std::int64_t y0 = rp.row_offset + ctx.out_offset[axis], x0 = rp.col_offset + ctx.out_offset[axis + 1];
+  const std::int64_t ny = shape[axis], nx = shape[axis + 1];
 
   // The chunk's window of the output grid.
   const Affine& T = rp.output.transform;
@@ -76,9 +81,9 @@ Chunk run(const kernels::TaskContext& ctx) {
 
   const std::size_t plane_bytes = static_cast<std::size_t>(ny * nx) * itemsize(rp.dtype);
   auto* base = static_cast<std::byte*>(out.mutable_raw());
-  for (std::int64_t t = 0; t < shape[0]; ++t) {
-    for (std::int64_t b = 0; b < shape[1]; ++b) {
-      std::byte* plane_ptr = base + static_cast<std::size_t>(t * shape[1] + b) * plane_bytes;
+  for (std::int64_t t = 0; t < nt; ++t) {
+    for (std::int64_t b = 0; b < nb; ++b) {
+      std::byte* plane_ptr = base + static_cast<std::size_t>(t * nb + b) * plane_bytes;
       Chunk plane = Chunk::wrap(rp.dtype, {ny, nx}, {}, plane_ptr);
       const ReadCell& c = rp.cell(t0 + t, b0 + b);
       bool written = false;
@@ -116,7 +121,15 @@ Chunk run(const kernels::TaskContext& ctx) {
   return out;
 }
 
-const kernels::OpRegistration kRegister{kernels::OpDef{"stac_read", prepare, run}};
+// Window push-down: the read produces just the window (cells of the kept times/bands, pixel offsets
+// moved), so a clip's crop or a band selection costs no copy and reads no pixel outside it.
+std::optional<nlohmann::json> window(const nlohmann::json& params, const Shape&, const std::vector<graph::AxisWindow>& w) {
+  auto p = ReadParams::from_json(params).window(w);
+  if (!p) return std::nullopt;
+  return p->to_json();
+}
+
+const kernels::OpRegistration kRegister{kernels::OpDef{"stac_read", prepare, run, false, window}};
 
 }  // namespace
 }  // namespace cubist::stac

@@ -34,7 +34,7 @@ Chunk run(const TaskContext& ctx) {
   return out;
 }
 
-const OpRegistration kRegister{OpDef{"full", prepare, run}};
+const OpRegistration kRegister{OpDef{"full", prepare, run, false, same_params_window}};
 
 }  // namespace
 }  // namespace cubist::kernels
