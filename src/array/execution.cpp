@@ -7,6 +7,7 @@
 #include "array/builder.hpp"
 #include "array/execution.hpp"
 #include "core/format.hpp"
+#include "cubist/config.hpp"
 #include "cubist/error.hpp"
 #include "graph/optimize.hpp"
 #include "kernels/op_registry.hpp"
@@ -64,6 +65,7 @@ std::vector<std::vector<Chunk>> run_layers(const std::vector<graph::LayerPtr>& o
   graph::TaskGraph tg = graph::build_task_graph(layers, {options.optimize});
   std::unique_ptr<runtime::ThreadPool> own_pool;
   runtime::ExecuteOptions exec;
+  exec.memory_budget = config::memory_budget_bytes();
   if (options.num_threads > 0) {
     own_pool = std::make_unique<runtime::ThreadPool>(options.num_threads);
     exec.pool = own_pool.get();

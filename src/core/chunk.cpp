@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <limits>
 #include <mutex>
+#include <sys/mman.h>
 #include <unordered_map>
 #include <vector>
 
@@ -14,6 +15,10 @@ namespace {
 // Freed chunk buffers of the same size are reused: a pipeline allocates the same chunk shapes
 // over and over, and fresh pages cost a page fault and a kernel memset each (measured ~20% of
 // a reduction's time). Bounded, so the cache never holds more than kCacheCap bytes.
+// Buffers of kMapBytes and more are mapped directly rather than taken from malloc: malloc keeps
+// freed multi-MB blocks inside its arenas (its mmap threshold grows to 32 MiB as other code
+// frees large blocks), so a pipeline's peak of chunk bytes stayed resident long after the chunks
+// were released; unmapped buffers go back to the system at once.
 class BufferCache {
  public:
   static BufferCache& instance() {
@@ -31,6 +36,10 @@ class BufferCache {
         return p;
       }
     }
+    if (bytes >= kMapBytes) {
+      void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      return p == MAP_FAILED ? nullptr : p;
+    }
     return std::aligned_alloc(kChunkAlignment, bytes);
   }
   void give(void* p, std::size_t bytes) {
@@ -42,12 +51,14 @@ class BufferCache {
         return;
       }
     }
-    std::free(p);
+    if (bytes >= kMapBytes) munmap(p, bytes);
+    else std::free(p);
   }
 
  private:
   static constexpr std::size_t kMinBytes = 64 << 10;
-  static constexpr std::size_t kCacheCap = 256 << 20;
+  static constexpr std::size_t kMapBytes = 1 << 20;
+  static constexpr std::size_t kCacheCap = 64 << 20;
   std::mutex mutex_;
   std::unordered_map<std::size_t, std::vector<void*>> free_;
   std::size_t cached_ = 0;

@@ -4,10 +4,12 @@
 #include <condition_variable>
 #include <fmt/format.h>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "cubist/error.hpp"
 #include "kernels/op_registry.hpp"
+#include "runtime/memory_policy.hpp"
 
 namespace cubist::runtime {
 namespace {
@@ -41,6 +43,17 @@ struct Run {
   std::unique_ptr<std::atomic<std::uint32_t>[]> waiting, remaining_consumers;
   std::vector<char> keep;  // units holding a requested output
   std::vector<Chunk> results;
+  std::vector<std::int64_t> unit_bytes;  // bytes of each unit's result
+  // Distinct outside inputs of each unit with the number of edges to each (unit_deps repeats).
+  std::vector<std::uint32_t> inputs_begin;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> inputs;
+  std::int64_t budget = 0;
+  // Scheduling state, guarded by sched_mutex: ready units by (priority, unit), units running,
+  // and pool jobs ("tokens") that are running or queued; each token runs ready units until
+  // choose_unit gives it none.
+  std::mutex sched_mutex;
+  std::set<std::pair<std::uint32_t, std::uint32_t>> ready;
+  std::size_t running = 0, tokens = 0, completed = 0;
   std::atomic<std::size_t> done{0};
   std::atomic<std::int64_t> held_bytes{0};
   std::atomic<std::int64_t> peak_bytes{0};
@@ -53,7 +66,66 @@ struct Run {
 
   Run(const TaskGraph& graph, ThreadPool& p) : g(graph), pool(p) {}
 
-  static void job(void* ctx, std::uint64_t unit) { static_cast<Run*>(ctx)->run_unit(static_cast<std::uint32_t>(unit)); }
+  static void job(void* ctx, std::uint64_t) { static_cast<Run*>(ctx)->drive(); }
+
+  // Bytes held after u ran minus before: its result, less the inputs it is the last consumer of.
+  std::int64_t growth(std::uint32_t u) const {
+    std::int64_t g = unit_bytes[u];
+    for (auto i = inputs_begin[u]; i < inputs_begin[u + 1]; ++i) {
+      const auto [v, edges] = inputs[i];
+      if (!keep[v] && remaining_consumers[v].load(std::memory_order_relaxed) == edges) g -= unit_bytes[v];
+    }
+    return g;
+  }
+
+  // Called with sched_mutex held: the ready unit to run next, removed from `ready`.
+  std::optional<std::uint32_t> pick_locked() {
+    constexpr std::size_t kConsidered = 256;  // bounds the scan when many units are ready
+    thread_local std::vector<UnitCandidate> candidates;
+    candidates.clear();
+    for (auto it = ready.begin(); it != ready.end() && candidates.size() < kConsidered; ++it)
+      candidates.push_back({it->second, growth(it->second)});
+    auto k = choose_unit(candidates, held_bytes.load(), budget, running > 0);
+    if (!k) return std::nullopt;
+    const std::uint32_t u = candidates[*k].unit;
+    ready.erase({g.unit_priority[u], u});
+    ++running;
+    return u;
+  }
+
+  // Adds tokens until min(threads, ready units) are out; returns how many to submit.
+  std::size_t refill_locked() {
+    const std::size_t want = std::min<std::size_t>(pool.size(), ready.size());
+    const std::size_t add = want > tokens ? want - tokens : 0;
+    tokens += add;
+    return add;
+  }
+
+  void submit_tokens(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) pool.submit({&Run::job, this, 0});
+  }
+
+  void drive() {
+    while (true) {
+      std::optional<std::uint32_t> u;
+      bool last = false;
+      {
+        std::lock_guard lock(sched_mutex);
+        u = pick_locked();
+        if (!u) last = --tokens == 0 && completed == g.num_units();
+      }
+      if (!u) {
+        // The caller may destroy this Run as soon as it sees `finished`: touch nothing after.
+        if (last) {
+          std::lock_guard lock(done_mutex);
+          finished = true;
+          done_cv.notify_all();
+        }
+        return;
+      }
+      run_unit(*u);
+    }
+  }
 
   Chunk run_task(std::uint32_t t, const std::vector<std::pair<std::uint32_t, Chunk>>& local) {
     const graph::Task& task = g.tasks[t];
@@ -145,14 +217,22 @@ struct Run {
         for (auto m = first; m < last; ++m) {
           t = g.unit_members[m];
           Chunk c = run_task(t, local);
-          if (m + 1 == last) {
-            account(static_cast<std::int64_t>(c.nbytes()));
-            results[u] = std::move(c);
-          } else {
-            local.emplace_back(t, std::move(c));
-          }
+          // A fused member's only consumer is the next member that reads it: drop it once read.
+          const graph::Task& task = g.tasks[t];
+          std::erase_if(local, [&](const auto& entry) {
+            for (auto d = task.dep_begin; d < task.dep_end; ++d)
+              if (g.deps[d] == entry.first) {
+                account(-static_cast<std::int64_t>(entry.second.nbytes()));
+                return true;
+              }
+            return false;
+          });
+          account(static_cast<std::int64_t>(c.nbytes()));
+          if (m + 1 == last) results[u] = std::move(c);
+          else local.emplace_back(t, std::move(c));
         }
       } catch (...) {
+        for (const auto& entry : local) account(-static_cast<std::int64_t>(entry.second.nbytes()));
         fail(t);
       }
     }
@@ -164,16 +244,22 @@ struct Run {
         results[v] = Chunk();
       }
     }
+    thread_local std::vector<std::uint32_t> woken;
+    woken.clear();
     for (auto d = dependents_begin[u]; d < dependents_begin[u + 1]; ++d) {
       auto w = dependents[d];
-      if (waiting[w].fetch_sub(1) == 1) pool.submit({&Run::job, this, w});
+      if (waiting[w].fetch_sub(1) == 1) woken.push_back(w);
     }
-    if (done.fetch_add(1) + 1 == g.num_units()) {
-      // The caller may destroy this Run as soon as it sees `finished`: touch nothing after.
-      std::lock_guard lock(done_mutex);
-      finished = true;
-      done_cv.notify_all();
+    done.fetch_add(1);
+    std::size_t add = 0;
+    {
+      std::lock_guard lock(sched_mutex);
+      for (auto w : woken) ready.emplace(g.unit_priority[w], w);
+      --running;
+      ++completed;
+      add = refill_locked();
     }
+    submit_tokens(add);
   }
 
   void account(std::int64_t bytes) {
@@ -227,16 +313,36 @@ std::vector<std::vector<Chunk>> execute(const TaskGraph& g, const ExecuteOptions
     for (auto t : ot)
       if (t != UINT32_MAX) run.keep[g.unit_of_task[t]] = 1;
   run.results.resize(nu);
+  run.budget = options.memory_budget > 0 ? options.memory_budget : default_memory_budget();
+  run.unit_bytes.resize(nu);
+  run.inputs_begin.assign(1, 0);
+  for (std::uint32_t u = 0; u < nu; ++u) {
+    const graph::Task& t = g.tasks[g.unit_members[g.unit_begin[u + 1] - 1]];
+    const graph::Layer& l = *g.layers[t.layer];
+    std::int64_t n = static_cast<std::int64_t>(itemsize(l.dtype));
+    const auto idx = l.grid.unravel(t.chunk);
+    for (std::size_t a = 0; a < idx.size(); ++a) n *= l.grid.chunks(a)[static_cast<std::size_t>(idx[a])];
+    run.unit_bytes[u] = n;
+    std::vector<std::uint32_t> deps(g.unit_deps.begin() + g.unit_dep_begin[u], g.unit_deps.begin() + g.unit_dep_begin[u + 1]);
+    std::sort(deps.begin(), deps.end());
+    for (std::size_t i = 0; i < deps.size();) {
+      std::size_t e = i;
+      while (e < deps.size() && deps[e] == deps[i]) ++e;
+      run.inputs.emplace_back(deps[i], static_cast<std::uint32_t>(e - i));
+      i = e;
+    }
+    run.inputs_begin.push_back(static_cast<std::uint32_t>(run.inputs.size()));
+  }
 
   if (nu > 0) {
-    std::vector<std::uint32_t> ready;
-    for (std::uint32_t u = 0; u < nu; ++u)
-      if (run.waiting[u] == 0) ready.push_back(u);
-    std::sort(ready.begin(), ready.end(), [&](auto a, auto b) { return g.unit_priority[a] < g.unit_priority[b]; });
-    std::vector<ThreadPool::Job> jobs;
-    jobs.reserve(ready.size());
-    for (auto u : ready) jobs.push_back({&Run::job, &run, u});
-    pool.submit_shared(jobs);
+    std::size_t add = 0;
+    {
+      std::lock_guard lock(run.sched_mutex);
+      for (std::uint32_t u = 0; u < nu; ++u)
+        if (run.waiting[u] == 0) run.ready.emplace(g.unit_priority[u], u);
+      add = run.refill_locked();
+    }
+    run.submit_tokens(add);
 
     std::unique_lock lock(run.done_mutex);
     while (!run.done_cv.wait_for(lock, options.progress_interval, [&] { return run.finished; })) {

@@ -18,6 +18,9 @@ struct ExecuteOptions {
   ThreadPool* pool = nullptr;  // nullptr: ThreadPool::shared()
   std::function<void(const Progress&)> on_progress;  // called from the caller's thread
   std::chrono::milliseconds progress_interval{200};
+  // Chunk bytes held at once above which no unit that would hold more starts while others run
+  // (runtime/memory_policy.hpp); 0: default_memory_budget().
+  std::int64_t memory_budget = 0;
 };
 
 struct ExecuteStats {
@@ -27,7 +30,8 @@ struct ExecuteStats {
 };
 
 // Computes every output chunk; returns them per output, by linear chunk index.
-// Every intermediate chunk is released as soon as its last consumer has run. The first failing
+// Ready units run in priority order (TaskGraph::unit_priority) under a memory budget
+// (choose_unit). Every intermediate chunk is released as soon as its last consumer has run. The first failing
 // task's error is rethrown as cubist::TaskError naming its layer, op and chunk index.
 std::vector<std::vector<Chunk>> execute(const graph::TaskGraph& graph, const ExecuteOptions& options = {},
                                         ExecuteStats* stats = nullptr);
