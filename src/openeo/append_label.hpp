@@ -1,5 +1,4 @@
-// Appending one label to a dimension (ndvi's target_band), lazily, from existing array ops:
-// cubist's array layer has no concat.
+// Appending one label to a dimension (ndvi's target_band), lazily, through cubist::concat.
 #pragma once
 #include <string>
 

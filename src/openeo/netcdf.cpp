@@ -1,6 +1,8 @@
 // save_result as netCDF: GDAL's netCDF driver in multidimensional mode writes the dimensions,
 // coordinate variables, attributes and the data variable; the CF encodings (time units, grid
 // mapping, fill value) are chosen here so that xarray and rioxarray decode the file unaided.
+// The data variable is written one cube chunk at a time as the scheduler computes them (one
+// hyperslab Write per chunk, netCDF chunks of the cube's chunk shape), so memory stays bounded.
 #include "openeo/netcdf.hpp"
 
 #include <cpl_string.h>
@@ -17,6 +19,7 @@
 
 #include "cubist/error.hpp"
 #include "cubist/geo.hpp"
+#include "openeo/chunk_sink.hpp"
 
 namespace cubist::openeo {
 namespace {
@@ -90,8 +93,9 @@ class Writer {
   }
 
   Array create(GDALGroupH group, const std::string& name, const std::vector<GDALDimensionH>& dims, GDALExtendedDataTypeH type,
-               bool compress) const {
+               bool compress, const std::string& block_size = "") const {
     char** options = compress ? CSLSetNameValue(nullptr, "COMPRESS", "DEFLATE") : nullptr;
+    if (!block_size.empty()) options = CSLSetNameValue(options, "BLOCKSIZE", block_size.c_str());
     Array a(GDALGroupCreateMDArray(group, name.c_str(), dims.size(), const_cast<GDALDimensionH*>(dims.data()), type, options));
     CSLDestroy(options);
     check(a != nullptr, fmt::format("variable '{}'", name));
@@ -110,6 +114,16 @@ class Writer {
  private:
   std::string path_;
 };
+
+// netCDF-4 chunks of the cube's (first) chunk shape, so each chunk write fills whole netCDF chunks.
+std::string block_size(const ChunkGrid& g) {
+  std::string out;
+  for (std::size_t a = 0; a < g.rank(); ++a) {
+    const auto& c = g.chunks(a);
+    out += fmt::format("{}{}", a ? "," : "", std::max<std::int64_t>(1, c.empty() ? 1 : c.front()));
+  }
+  return out;
+}
 
 // The coarsest CF unit that holds every datetime exactly (xarray decodes all of these).
 std::pair<std::string, std::int64_t> time_unit(const std::vector<std::int64_t>& ns) {
@@ -171,6 +185,23 @@ void write_coordinate(const Writer& w, GDALGroupH group, const std::string& name
   for (const auto& [k, v] : attrs.items()) w.attribute(a.get(), k, v);
 }
 
+class NetcdfChunks : public ChunkWriter {
+ public:
+  NetcdfChunks(const Writer& w, GDALMDArrayH var, GDALDataType type) : w_(w), var_(var), type_(type) {}
+  void write(const Chunk& chunk, std::span<const std::int64_t> offset) override {
+    std::vector<GUInt64> start(offset.begin(), offset.end());
+    std::vector<size_t> count(chunk.shape().begin(), chunk.shape().end());
+    Type t(GDALExtendedDataTypeCreate(type_));
+    w_.check(GDALMDArrayWrite(var_, start.data(), count.data(), nullptr, nullptr, t.get(), chunk.raw(), nullptr, 0),
+             "values of 'data'");
+  }
+
+ private:
+  const Writer& w_;
+  GDALMDArrayH var_;
+  GDALDataType type_;
+};
+
 }  // namespace
 
 void write_netcdf(const DataArray& input, const std::string& path, const ComputeOptions& compute) {
@@ -181,7 +212,7 @@ void write_netcdf(const DataArray& input, const std::string& path, const Compute
   const std::optional<Crs> crs = crs_of(input);
   const DataArray cube = crs ? write_crs(input, *crs) : input;
   const bool f32 = cube.dtype() == DType::Float32;
-  const DataArray data = (f32 ? cube : cube.astype(DType::Float64)).compute(compute);
+  const DataArray data = f32 ? cube : cube.astype(DType::Float64);
 
   const Writer w(path);
   char** options = CSLSetNameValue(nullptr, "FORMAT", "NC4");
@@ -231,13 +262,8 @@ void write_netcdf(const DataArray& input, const std::string& path, const Compute
   }
 
   Type type(GDALExtendedDataTypeCreate(f32 ? GDT_Float32 : GDT_Float64));
-  Array var = w.create(root.get(), "data", handles(cube.dims()), type.get(), true);
+  Array var = w.create(root.get(), "data", handles(cube.dims()), type.get(), true, block_size(data.chunks()));
   w.check(GDALMDArraySetNoDataValueAsDouble(var.get(), std::numeric_limits<double>::quiet_NaN()), "_FillValue of 'data'");
-  std::vector<GUInt64> shape;
-  for (const auto& d : cube.dims()) shape.push_back(static_cast<GUInt64>(cube.size(d)));
-  const Chunk& chunk = data.memory_chunk();
-  w.write(var.get(), "data", shape, f32 ? GDT_Float32 : GDT_Float64,
-          f32 ? static_cast<const void*>(chunk.values<float>().data()) : static_cast<const void*>(chunk.values<double>().data()));
   for (const auto& [k, v] : cube.attrs().items())
     if (k != "_FillValue" && k != "coordinates") w.attribute(var.get(), k, v);
   if (!auxiliary.empty()) {
@@ -245,6 +271,8 @@ void write_netcdf(const DataArray& input, const std::string& path, const Compute
     for (const auto& n : auxiliary) list += (list.empty() ? "" : " ") + n;
     w.attribute(var.get(), "coordinates", list);
   }
+  NetcdfChunks chunks(w, var.get(), f32 ? GDT_Float32 : GDT_Float64);
+  write_chunks(data, chunks, compute);
   var.reset();
   // Conventions on the root group: the file is CF.
   Type str(GDALExtendedDataTypeCreateString(0));

@@ -10,7 +10,8 @@ namespace cubist::openeo {
 // dimension (datetimes as "<unit> since 1970-01-01", so xarray decodes them), other numeric,
 // datetime or string coordinates listed in `coordinates`, and the CRS as rioxarray's
 // "spatial_ref" grid mapping. Float32 stays float32, everything else becomes float64; NaN is
-// the _FillValue. The cube is computed in memory first. IOError when GDAL fails.
+// the _FillValue. The data is written chunk by chunk as it is computed (memory stays bounded by
+// the chunks in flight). IOError when GDAL fails.
 void write_netcdf(const DataArray& cube, const std::string& path, const ComputeOptions& compute = {});
 
 }  // namespace cubist::openeo

@@ -1,5 +1,5 @@
 // Cube processes with callbacks or labels: reduce_dimension, apply, apply_dimension, ndvi,
-// filter_bands, rename_labels, merge_cubes. Callbacks run once on whole lazy arrays.
+// filter_bands, rename_labels. Callbacks run once on whole lazy arrays (merge_cubes: processes_merge).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -125,28 +125,74 @@ const ProcessRegistration ndvi_reg{ProcessDef{
       }
     }}};
 
+// filter_bands: bands by name or common name (the `common_name` coordinate load_stac keeps from
+// eo:bands; a name wins over a common name), or by wavelength ranges in micrometres against the
+// `center_wavelength` coordinate; criteria are OR-ed, in the order given (names, then ranges).
 const ProcessRegistration filter_bands_reg{ProcessDef{
     "filter_bands", "Filter the bands by names", "", {"cubes", "filter"},
     {cube_param(),
-     {"bands", "A list of band names, in the order wanted.", {{"type", "array"}, {"items", {{"type", "string"}}}}, true,
+     {"bands", "Band names or common band names, in the order wanted.", {{"type", "array"}, {"items", {{"type", "string"}}}}, true,
       nlohmann::json::array()},
-     {"wavelengths", "Not supported: band metadata has no wavelengths.", {{"type", "array"}}, true, nlohmann::json::array()}},
+     {"wavelengths", "Ranges [min, max] of wavelengths in micrometres (eo:bands center_wavelength), in the order wanted.",
+      {{"type", "array"}, {"items", {{"type", "array"}, {"minItems", 2}, {"maxItems", 2}, {"items", {{"type", "number"}}}}}}, true,
+      nlohmann::json::array()}},
     cube_returns("A data cube limited to the given bands."),
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data");
-      if (!a.get("wavelengths").items.empty()) a.fail("wavelengths", "filtering by wavelengths is not supported");
       std::string dim;
       try {
         dim = band_dimension(cube);
       } catch (const DimensionError& e) {
         a.fail("data", e.what());
       }
+      const auto labels = labels_of(cube, dim);
       std::vector<std::int64_t> index;
+      auto keep = [&](std::int64_t i) {
+        if (std::find(index.begin(), index.end(), i) == index.end()) index.push_back(i);
+      };
+      const bool has_common = cube.coords().contains("common_name") && cube.coords().at("common_name").is_string() &&
+                              cube.coords().at("common_name").dims() == std::vector<std::string>{dim};
       for (const auto& b : a.get("bands").items) {
         if (b.kind != Value::Kind::String) a.fail("bands", fmt::format("expected band names, found {}", b.describe()));
-        index.push_back(band_index(a, "bands", cube, dim, b.scalar.get<std::string>()));
+        const std::string name = b.scalar.get<std::string>();
+        if (std::find(labels.begin(), labels.end(), name) != labels.end()) {
+          keep(band_index(a, "bands", cube, dim, name));
+          continue;
+        }
+        bool found = false;
+        if (has_common) {
+          const auto& common = cube.coords().at("common_name").string_values();
+          for (std::size_t i = 0; i < common.size(); ++i)
+            if (common[i] == name) {
+              keep(static_cast<std::int64_t>(i));
+              found = true;
+            }
+        }
+        if (!found) band_index(a, "bands", cube, dim, name);  // fails naming the bands there are
       }
-      if (index.empty()) a.fail("bands", "give at least one band");
+      const auto& ranges = a.get("wavelengths").items;
+      if (!ranges.empty()) {
+        if (!cube.coords().contains("center_wavelength") ||
+            cube.coords().at("center_wavelength").dims() != std::vector<std::string>{dim})
+          a.fail("wavelengths", "the bands of the data cube have no wavelengths (eo:bands center_wavelength of the STAC items)");
+        const Coordinate& wl = cube.coords().at("center_wavelength");
+        for (const auto& r : ranges) {
+          if (r.kind != Value::Kind::List || r.items.size() != 2 || r.items[0].kind != Value::Kind::Number ||
+              r.items[1].kind != Value::Kind::Number)
+            a.fail("wavelengths", "each range must be [min, max] in micrometres");
+          const double lo = r.items[0].scalar.get<double>(), hi = r.items[1].scalar.get<double>();
+          bool found = false;
+          for (std::int64_t i = 0; i < wl.size(); ++i) {
+            const double w = wl.numeric_value(i);
+            if (w >= lo && w <= hi) {  // NaN (a band without a wavelength) never matches
+              keep(i);
+              found = true;
+            }
+          }
+          if (!found) a.fail("wavelengths", fmt::format("no band has a wavelength within [{}, {}] micrometres", lo, hi));
+        }
+      }
+      if (index.empty()) a.fail("bands", "give at least one band name or wavelength range");
       return Value::of_cube(cube.isel({{dim, index}}));
     }}};
 
@@ -182,27 +228,6 @@ const ProcessRegistration rename_labels_reg{ProcessDef{
       if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
         a.fail("target", fmt::format("the new labels along '{}' are not unique", dim));
       return Value::of_cube(cube.assign_coords(dim, Coordinate::strings(dim, labels)));
-    }}};
-
-// Cubes with the same dimensions and labels: the overlap resolver combines them elementwise.
-const ProcessRegistration merge_cubes_reg{ProcessDef{
-    "merge_cubes", "Merge two data cubes", "", {"cubes"},
-    {cube_param("cube1", "The base data cube."), cube_param("cube2", "The other data cube to be merged."),
-     {"overlap_resolver", "Combines overlapping values: receives `x` and `y`.", schema::callback({"x", "y", "context"}), true,
-      nullptr},
-     context_param()},
-    cube_returns("The merged data cube."),
-    [](Args& a) -> Value {
-      const DataArray c1 = a.cube("cube1"), c2 = a.cube("cube2");
-      if (c1.dims() != c2.dims() || c1.shape() != c2.shape())
-        a.fail("cube2", "merging cubes with different dimensions or sizes is not supported yet");
-      for (const auto& d : c1.dims())
-        if (c1.coords().contains(d) && c2.coords().contains(d) && !c1.coords().at(d).equals(c2.coords().at(d)))
-          a.fail("cube2", fmt::format("the labels along '{}' differ; only fully overlapping cubes can be merged yet", d));
-      if (!a.given("overlap_resolver")) a.fail("overlap_resolver", "the cubes overlap completely: an overlap resolver is required");
-      Value r = a.call("overlap_resolver", {{"x", Value::of_cube(c1)}, {"y", Value::of_cube(c2)}, {"context", a.get("context")}});
-      if (!r.is_array_like()) a.fail("overlap_resolver", fmt::format("returned {}, not a value per pixel", r.describe()));
-      return Value::of_cube(r.cube);
     }}};
 
 }  // namespace

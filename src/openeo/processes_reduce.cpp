@@ -8,7 +8,9 @@
 #include <cmath>
 #include <limits>
 
+#include "cubist/datetime.hpp"
 #include "cubist/error.hpp"
+#include "cubist/groupby.hpp"
 #include "openeo/cube.hpp"
 #include "openeo/registry.hpp"
 
@@ -91,30 +93,79 @@ const ProcessRegistration median_reg{statistic_def("median", "Statistical median
 const ProcessRegistration sum_reg{statistic_def("sum", "Compute the sum by adding up numbers")};
 const ProcessRegistration sd_reg{statistic_def("sd", "Standard deviation (sample)")};
 
+// The groups of aggregate_temporal_period applied to another array along the same dimension
+// (a condition's result, a mask): the same periods, so a groupby reduction of it lines up.
+GroupBy regroup(const Value& grouped, const DataArray& array) {
+  const GroupBy& g = *grouped.groups;
+  const Coordinate& labels = g.labels();
+  if (labels.is_string() || labels.dtype() != DType::DateTime64)
+    throw TypeError("the temporal periods are not labelled by datetimes");
+  const auto starts = labels.values().values<std::int64_t>();
+  std::vector<std::int64_t> per_position;
+  for (std::int64_t k : g.group_of()) per_position.push_back(k < 0 ? kNaT : starts[static_cast<std::size_t>(k)]);
+  return array.groupby(Coordinate::datetimes_ns(g.dim(), std::move(per_position)));
+}
+
+// 1 where the condition's result is true, else 0 (no-data never counts).
+DataArray counted(const DataArray& condition) {
+  const DataArray yes = condition.dtype() == DType::Bool ? condition : condition == 1.0;
+  return yes.astype(DType::Int64);
+}
+
 const ProcessRegistration count_reg{ProcessDef{
-    "count", "Count the number of elements", "", {"arrays", "reducer"},
+    "count", "Count the number of elements", "", {"arrays", "math > statistics", "reducer"},
     {{"data", "An array with elements of any data type.", schema::labeled_array(), false, nullptr},
-     {"condition", "null counts valid elements, true counts all elements.", {{"type", {"boolean", "null"}}}, true, nullptr},
-     {"context", "Additional data.", schema::any(), true, nullptr}},
+     {"condition", "A condition (a process graph receiving `x`, returning true to count the element); true counts all "
+                   "elements; null counts valid elements.",
+      {schema::callback({"x", "context"}), {{"type", "boolean"}, {"const", true}}, {{"type", "null"}}}, true, nullptr},
+     {"context", "Additional data passed to the condition.", schema::any(), true, nullptr}},
     {{"description", "The counted number of elements."}, {"schema", {{"type", "number"}}}},
     [](Args& a) -> Value {
       const Value& data = a.get("data");
-      const bool all = a.given("condition") && a.boolean("condition");
-      if (data.kind == Value::Kind::Labeled) {
-        if (all) return Value::of_cube(data.cube.isnull().astype(DType::Int64).sum(data.dim) * 0 + data.cube.size(data.dim));
-        return Value::of_cube(data.cube.count(data.dim));
+      const Value& cond = a.get("condition");
+      const bool all = cond.kind == Value::Kind::Boolean && cond.scalar.get<bool>();
+      if (cond.kind == Value::Kind::Boolean && !all) a.fail("condition", "must be true, null or a process graph");
+      const bool callback = cond.kind == Value::Kind::Callback;
+      if (data.kind == Value::Kind::List) {
+        double n = 0;
+        for (const auto& v : data.items) {
+          if (callback) {
+            const Value r = a.call("condition", {{"x", v}, {"context", a.get("context")}});
+            if (r.kind != Value::Kind::Boolean && !r.is_null())
+              a.fail("condition", fmt::format("the condition returned {}, not a boolean", r.describe()));
+            n += r.kind == Value::Kind::Boolean && r.scalar.get<bool>() ? 1 : 0;
+          } else {
+            n += (all || !null_like(v)) ? 1 : 0;
+          }
+        }
+        return Value::number(n);
       }
-      if (data.kind == Value::Kind::Grouped) {
-        if (all) a.fail("condition", "counting all elements of temporal periods is not supported; use null");
-        return Value::of_cube(data.groups->count());
+      if (data.kind != Value::Kind::Labeled && data.kind != Value::Kind::Grouped)
+        a.fail("data", fmt::format("expected an array, got {}", data.describe()));
+      // The elements to count, as 0/1 over the whole cube (a condition runs once, elementwise).
+      DataArray ones;
+      if (callback) {
+        const Value r = a.call("condition", {{"x", Value::of_cube(data.cube)}, {"context", a.get("context")}});
+        if (!r.is_array_like()) a.fail("condition", fmt::format("the condition returned {}, not a value per element", r.describe()));
+        ones = counted(r.cube);
+      } else if (all) {
+        ones = (data.cube.isnull() | data.cube.notnull()).astype(DType::Int64);
       }
-      if (data.kind != Value::Kind::List) a.fail("data", fmt::format("expected an array, got {}", data.describe()));
-      double n = 0;
-      for (const auto& v : data.items) n += (all || !null_like(v)) ? 1 : 0;
-      return Value::number(n);
+      if (data.kind == Value::Kind::Labeled)
+        return Value::of_cube(ones.layer() ? ones.sum(data.dim) : data.cube.count(data.dim));
+      if (!ones.layer()) return Value::of_cube(data.groups->count());
+      try {
+        return Value::of_cube(regroup(data, ones).sum());
+      } catch (const Error& e) {
+        a.fail("data", e.what());
+      }
     }}};
 
 // first / last: the first (last) element, skipping no-data unless ignore_nodata is false.
+// Along a dimension (reduce_dimension), the elements are taken by isel one by one from the far
+// end, each replacing the result where it has data: one fused elementwise pass. For the periods
+// of aggregate_temporal_period the same happens per period: step k takes the k-th element of
+// every period at once (periods shorter than k repeat their last one).
 Value first_or_last(Args& a, bool first) {
   const Value& data = a.get("data");
   const bool ignore = a.boolean("ignore_nodata");
@@ -125,6 +176,39 @@ Value first_or_last(Args& a, bool first) {
       if (!ignore || !null_like(v)) return v;
     }
     return Value::null();
+  }
+  if (data.kind == Value::Kind::Grouped) {
+    const GroupBy& g = *data.groups;
+    std::vector<std::vector<std::int64_t>> members(static_cast<std::size_t>(g.num_groups()));
+    const auto& group_of = g.group_of();
+    for (std::size_t p = 0; p < group_of.size(); ++p)
+      if (group_of[p] >= 0) members[static_cast<std::size_t>(group_of[p])].push_back(static_cast<std::int64_t>(p));
+    // Within a period, elements in time order (positions may be unsorted).
+    const Coordinate& times = data.cube.coords().at(g.dim());
+    std::size_t longest = 0;
+    for (auto& m : members) {
+      std::stable_sort(m.begin(), m.end(), [&](auto i, auto j) { return times.numeric_value(i) < times.numeric_value(j); });
+      if (!first) std::reverse(m.begin(), m.end());
+      longest = std::max(longest, m.size());
+    }
+    // Step k: the k-th element of every period, labelled by the periods (the groupby
+    // reductions' labels); other coordinates along the dimension belong to single elements.
+    auto step = [&](std::size_t k) {
+      std::vector<std::int64_t> index;
+      for (const auto& m : members) index.push_back(m[std::min(k, m.size() - 1)]);
+      const DataArray e = data.cube.isel({{g.dim(), index}});
+      Coords coords;
+      for (const auto& [name, c] : e.coords())
+        if (std::find(c.dims().begin(), c.dims().end(), g.dim()) == c.dims().end()) coords.set(name, c);
+      coords.set(g.name(), g.labels());
+      return DataArray::from_layer(e.layer(), e.dims(), coords, e.attrs(), e.name());
+    };
+    DataArray r = ignore ? step(longest - 1) : step(0);
+    for (std::size_t k = longest - 1; ignore && k-- > 0;) {
+      DataArray e = step(k);
+      r = where(e.notnull(), e, r);
+    }
+    return Value::of_cube(r);
   }
   if (data.kind != Value::Kind::Labeled)
     a.fail("data", fmt::format("expected an array or the labeled array of reduce_dimension, got {}", data.describe()));

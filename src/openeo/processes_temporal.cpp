@@ -1,9 +1,10 @@
 // aggregate_temporal_period: time steps grouped into calendar periods, each group reduced by the
 // reducer callback, which receives the groups (a lazy groupby) as `data`.
 //
-// The labels of the result's temporal dimension are the periods' first instants as datetime64
-// (what xarray's resample/groupby of floored times gives, and what the C++ seed pipeline writes),
-// not openEO's text labels ("2023-05", "2023-djf").
+// The result's temporal dimension keeps datetime64 labels: each period's first instant (what
+// xarray's resample/groupby of floored times gives, and what the C++ seed pipeline writes). The
+// openEO text label of each period ("2023-05", "2023-djf", "2023-017") is the string coordinate
+// `period` along that dimension; save_result writes it next to the datetimes.
 #include <fmt/format.h>
 
 #include "cubist/datetime.hpp"
@@ -38,21 +39,52 @@ std::int64_t period_start(std::int64_t t, const std::string& period) {
     const std::int64_t sy = (m < 3) ? y - 1 : y;
     return days_from_civil(sy, start, 1) * kDayNs;
   }
+  if (period == "tropical-season") {  // ndjfma (November - April), mjjaso (May - October)
+    if (m >= 5 && m <= 10) return days_from_civil(y, 5, 1) * kDayNs;
+    return days_from_civil(m >= 11 ? y : y - 1, 11, 1) * kDayNs;
+  }
   if (period == "year") return days_from_civil(y, 1, 1) * kDayNs;
   if (period == "decade") return days_from_civil(y - ((y % 10) + 10) % 10, 1, 1) * kDayNs;
+  if (period == "decade-ad") return days_from_civil(y - ((y - 1) % 10 + 10) % 10, 1, 1) * kDayNs;
   throw ValueError(fmt::format("period '{}' is not supported", period));
+}
+
+// openEO's label of the period starting at `start` (returns of aggregate_temporal_period): hour
+// YYYY-MM-DD-HH, day YYYY-DDD (day of year), week YYYY-WW (ISO week and ISO year), dekad YYYY-DD
+// (01-36), month YYYY-MM, season YYYY-djf|mam|jja|son and tropical-season YYYY-ndjfma|mjjaso
+// (the year the period starts in), year YYYY, decade YYY0, decade-ad YYY1.
+std::string period_label(std::int64_t start, const std::string& period) {
+  if (start == kNaT) return "NaT";
+  const std::int64_t day = floor_div(start, kDayNs);
+  std::int64_t y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(day, y, m, d);
+  if (period == "hour") return fmt::format("{:04}-{:02}-{:02}-{:02}", y, m, d, floor_div(start - day * kDayNs, kDayNs / 24));
+  if (period == "day") return fmt::format("{:04}-{:03}", y, day - days_from_civil(y, 1, 1) + 1);
+  if (period == "week") {  // the ISO year is the year of the week's Thursday
+    std::int64_t ty = 0;
+    unsigned tm = 0, td = 0;
+    civil_from_days(day + 3, ty, tm, td);
+    return fmt::format("{:04}-{:02}", ty, (day + 3 - days_from_civil(ty, 1, 1)) / 7 + 1);
+  }
+  if (period == "dekad") return fmt::format("{:04}-{:02}", y, (m - 1) * 3 + (d <= 10 ? 1 : d <= 20 ? 2 : 3));
+  if (period == "month") return fmt::format("{:04}-{:02}", y, m);
+  if (period == "season") return fmt::format("{:04}-{}", y, m == 12 ? "djf" : m == 3 ? "mam" : m == 6 ? "jja" : "son");
+  if (period == "tropical-season") return fmt::format("{:04}-{}", y, m == 11 ? "ndjfma" : "mjjaso");
+  return fmt::format("{:04}", y);  // year, decade, decade-ad: the first year
 }
 
 const ProcessRegistration aggregate_temporal_period_reg{ProcessDef{
     "aggregate_temporal_period", "Temporal aggregations based on calendar hierarchies", "", {"aggregate", "cubes", "climatology"},
     {{"data", "A data cube.", schema::cube(), false, nullptr},
      {"period", "The time intervals to aggregate.",
-      {{"type", "string"}, {"enum", {"hour", "day", "week", "dekad", "month", "season", "year", "decade"}}}, false, nullptr},
-     {"reducer", "A reducer (max, min, mean, median, sum, sd, count) receiving the values of each period as `data`.",
+      {{"type", "string"}, {"enum", {"hour", "day", "week", "dekad", "month", "season", "tropical-season", "year", "decade", "decade-ad"}}}, false, nullptr},
+     {"reducer", "A reducer (max, min, mean, median, sum, sd, count, first, last) receiving the values of each period as `data`.",
       schema::callback({"data", "context"}), false, nullptr},
      {"dimension", "The temporal dimension (null: the cube's).", {{"type", {"string", "null"}}}, true, nullptr},
      {"context", "Additional data passed to the reducer.", schema::any(), true, nullptr}},
-    {{"description", "A data cube with one step per period that has data, labelled by the period's start."},
+    {{"description", "A data cube with one step per period that has data, labelled by the period's start (datetime) "
+                     "with openEO's text label as the coordinate `period`."},
      {"schema", schema::cube()}},
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data");
@@ -78,12 +110,17 @@ const ProcessRegistration aggregate_temporal_period_reg{ProcessDef{
       Value groups;
       groups.kind = Value::Kind::Grouped;
       groups.dim = dim;
+      groups.cube = cube;  // what count's condition and first/last work on
       groups.groups = std::make_shared<const GroupBy>(cube.groupby(labels));
       Value r = a.call("reducer", {{"data", groups}, {"context", a.get("context")}});
       if (!r.is_array_like() || !r.cube.has_dim(dim))
-        a.fail("reducer", fmt::format("the reducer returned {}; use max, min, mean, median, sum, sd or count on data",
+        a.fail("reducer", fmt::format("the reducer returned {}; use max, min, mean, median, sum, sd, count, first or last on data",
                                       r.describe()));
-      return Value::of_cube(r.cube);
+      const Coordinate& starts = r.cube.coords().at(dim);
+      std::vector<std::string> text;
+      for (std::int64_t t : starts.values().values<std::int64_t>()) text.push_back(period_label(t, period));
+      return Value::of_cube(r.cube.assign_coords("period", Coordinate::strings(dim, std::move(text),
+                                                                               {{"description", "openEO's period label"}})));
     }}};
 
 }  // namespace

@@ -60,11 +60,9 @@ void write_zarr(const DataArray& cube, const std::string& path, const RunOptions
   for (const auto& [k, v] : cube.attrs().items())
     if (serialisable(v)) kept[k] = v;
   const DataArray data = DataArray::from_layer(cube.chunk("auto").layer(), cube.dims(), cube.coords(), kept, cube.name());
+  // String coordinates (band names, aggregate_temporal_period's `period` labels) are written as
+  // xarray writes them ('<U n').
   Dataset ds({{"data", data}});
-  std::vector<std::string> string_coords;
-  for (const auto& [name, coord] : data.coords())
-    if (coord.is_string()) string_coords.push_back(name);
-  if (!string_coords.empty()) ds = ds.drop_vars(string_coords);
   ToZarrOptions zo;
   zo.mode = "w";
   zo.compute.num_threads = options.workers;

@@ -216,7 +216,7 @@ TEST(OpenEoCube, AggregateTemporalPeriod) {
   EXPECT_DOUBLE_EQ(values(count)[0], 3);
   // A reducer that is not a reduction of the periods is an error naming the argument.
   try {
-    agg("month", "first");
+    on_cube("aggregate_temporal_period", {{"period", "month"}, {"reducer", callback("add", {{"x", 1}, {"y", 2}})}});
     FAIL();
   } catch (const ValueError& e) {
     EXPECT_NE(std::string(e.what()).find("'reducer'"), std::string::npos) << e.what();

@@ -45,8 +45,12 @@ def main():
             if a.attrs != r.attrs or a.encoding.get("chunks") != r.encoding.get("chunks"):
                 fail(f"filter_spatial graph: attrs/chunks differ: {a.attrs} {a.encoding.get('chunks')} vs "
                      f"{r.attrs} {r.encoding.get('chunks')}")
-            if sorted(ours.variables) != sorted(reference.variables):
-                fail(f"filter_spatial graph: variables {sorted(ours.variables)} vs {sorted(reference.variables)}")
+            # aggregate_temporal_period adds openEO's period labels (day: YYYY-DDD) as a coordinate.
+            if sorted(ours.variables) != sorted(list(reference.variables) + ["period"]):
+                fail(f"filter_spatial graph: variables {sorted(ours.variables)} vs {sorted(reference.variables)} + period")
+            want = [f"{t.year:04}-{t.dayofyear:03}" for t in a.indexes["time"]]
+            if list(ours["period"].values) != want or ours["period"].dims != ("time",):
+                fail(f"filter_spatial graph: period labels {list(ours['period'].values)} vs {want}")
 
             run(cubist, masked_graph, os.path.join(tmp, "masked.zarr"), url)
             m = xr.open_zarr(os.path.join(tmp, "masked.zarr"))["data"]

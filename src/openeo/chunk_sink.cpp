@@ -1,0 +1,100 @@
+// The sink op "openeo_write_chunk": its params name the writer by a token (params stay plain
+// JSON), which write_chunks registers here for the duration of one run.
+#include "openeo/chunk_sink.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "cubist/error.hpp"
+#include "graph/layer.hpp"
+#include "kernels/op_registry.hpp"
+
+namespace cubist::openeo {
+namespace {
+
+struct Sinks {
+  std::mutex mutex;
+  std::map<std::string, ChunkWriter*> writers;
+  std::mutex write_mutex;  // one chunk written at a time, whichever writer
+};
+
+Sinks& sinks() {
+  static Sinks s;
+  return s;
+}
+
+struct Prepared {
+  ChunkWriter* writer = nullptr;
+};
+
+std::shared_ptr<const void> prepare(const nlohmann::json& params, const kernels::OpSignature&) {
+  const std::string token = params.at("sink").get<std::string>();
+  std::lock_guard lock(sinks().mutex);
+  auto it = sinks().writers.find(token);
+  if (it == sinks().writers.end()) throw ValueError(fmt::format("openeo_write_chunk: no writer '{}' is open", token));
+  auto p = std::make_shared<Prepared>();
+  p->writer = it->second;
+  return p;
+}
+
+Chunk run(const kernels::TaskContext& ctx) {
+  const auto& p = ctx.params<Prepared>();
+  if (ctx.inputs.size() != 1) throw ValueError("openeo_write_chunk: expects one input chunk");
+  {
+    std::lock_guard lock(sinks().write_mutex);
+    p.writer->write(*ctx.inputs[0].chunk, ctx.inputs[0].offset);
+  }
+  return Chunk::zeros(DType::UInt8, ctx.shape());
+}
+
+const kernels::OpRegistration kRegister{kernels::OpDef{"openeo_write_chunk", prepare, run, false}};
+
+// Registers a writer under a fresh token for the lifetime of one write_chunks call.
+class Registered {
+ public:
+  explicit Registered(ChunkWriter& w) {
+    static std::atomic<std::uint64_t> counter{0};
+    token_ = fmt::format("sink-{}-{}", ::getpid(), ++counter);
+    std::lock_guard lock(sinks().mutex);
+    sinks().writers[token_] = &w;
+  }
+  ~Registered() {
+    std::lock_guard lock(sinks().mutex);
+    sinks().writers.erase(token_);
+  }
+  Registered(const Registered&) = delete;
+  Registered& operator=(const Registered&) = delete;
+  const std::string& token() const { return token_; }
+
+ private:
+  std::string token_;
+};
+
+}  // namespace
+
+void write_chunks(const DataArray& data, ChunkWriter& writer, const ComputeOptions& compute, ComputeStats* stats) {
+  const Registered registered(writer);
+  const ChunkGrid& g = data.chunks();
+  Shape counts, ones(g.rank(), 1);
+  std::vector<graph::AxisDep> deps;
+  for (std::size_t a = 0; a < g.rank(); ++a) {
+    counts.push_back(g.num_chunks(a));
+    deps.push_back(graph::AxisDep::identity(static_cast<int>(a)));
+  }
+  graph::LayerSpec spec;
+  spec.label = "save_result";
+  spec.op = "openeo_write_chunk";
+  spec.kind = graph::LayerKind::Blockwise;  // fuses into the unit computing the chunk
+  spec.params = {{"sink", registered.token()}};
+  spec.inputs = {{data.layer(), std::move(deps)}};
+  spec.grid = ChunkGrid::regular(counts, ones);
+  spec.dtype = DType::UInt8;
+  DataArray::from_layer(graph::make_layer(std::move(spec)), data.dims()).compute(compute, stats);
+}
+
+}  // namespace cubist::openeo
