@@ -462,6 +462,29 @@ std::vector<Case> make_cases(const Inputs& in) {
   add("str_mean_band", "w_c.mean('band')", [V] { return V("w_c").mean("band"); });
   add("str_mul", "w_c * s_c", [V] { return V("w_c") * V("s_c"); });
   add("str_median_x", "w_c.median('x')", [V] { return V("w_c").median("x"); });
+  // --- concat along an existing dim: coords concatenated, chunks as dask.array.concatenate
+  {
+    json cc = {{"check_chunks", true}};
+    using Vi64 = std::vector<std::int64_t>;
+    add("concat_time", "xr.concat([a_c.isel(time=slice(0, 3)), a_irr.isel(time=slice(3, None))], 'time')", [V] {
+      return cb::concat({V("a_c").isel({{"time", cb::Slice{0, 3, 1}}}), V("a_irr").isel({{"time", cb::Slice{3, std::nullopt, 1}}})}, "time");
+    }, cc);
+    add("concat_x_reordered", "xr.concat([a_irr, a_c.isel(x=[6, 0])], 'x')",
+        [V] { return cb::concat({V("a_irr"), V("a_c").isel({{"x", Vi64{6, 0}}})}, "x"); });
+    add("concat_three_y", "xr.concat([a_c, a_irr.isel(y=[1]), a_c.isel(y=slice(3, None))], 'y')", [V] {
+      return cb::concat({V("a_c"), V("a_irr").isel({{"y", Vi64{1}}}), V("a_c").isel({{"y", cb::Slice{3, std::nullopt, 1}}})}, "y");
+    });
+    add("concat_f32_f64", "xr.concat([f_irr, f_c.astype('float64')], 'time')",
+        [V] { return cb::concat({V("f_irr"), V("f_c").astype(cb::DType::Float64)}, "time"); });
+    add("concat_u8", "xr.concat([u_c, u_c.isel(time=[5, 0])], 'time')",
+        [V] { return cb::concat({V("u_c"), V("u_c").isel({{"time", Vi64{5, 0}}})}, "time"); });
+    add("concat_str_band", "xr.concat([w_c, w_c.isel(band=[1]) * 2], 'band')",
+        [V] { return cb::concat({V("w_c"), V("w_c").isel({{"band", Vi64{1}}}) * 2.0}, "band"); });
+    add("concat_dt", "xr.concat([d_c.isel(time=[4]), d_c], 'time')",
+        [V] { return cb::concat({V("d_c").isel({{"time", Vi64{4}}}), V("d_c")}, "time"); });
+    add("concat_transposed", "xr.concat([b_c.transpose('y', 'x'), b_c.transpose('y', 'x').isel(y=[0])], 'y')",
+        [V] { return cb::concat({V("b_c").transpose({"y", "x"}), V("b_c").isel({{"y", Vi64{0}}})}, "y"); });
+  }
   // --- groupby: labels sorted, NaN/NaT labels dropped, floored times keep the name 'time'
   // (floor_time in check_against_xarray.py; squeeze=False as newer xarray always does; the
   // transposed cases drop the coordinates along time first, which xarray 2023.01 fails to
