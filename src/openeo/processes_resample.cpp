@@ -1,6 +1,9 @@
-// resample_spatial: a cube straight from load_stac / load_collection is stacked again from its
-// items on the new grid (target EPSG and/or resolution, GDAL resampling), so every asset is
-// warped once, as stackstac does with epsg= / resolution=. Other cubes are refused.
+// resample_spatial and resample_cube_spatial. Any cube is warped lazily by cubist::reproject
+// (rioxarray's rio.reproject: each output chunk reads only the input chunks its footprint needs).
+// A cube straight from load_stac / load_collection is instead stacked again from its items on the
+// new grid when stack() can express the request (EPSG target, square pixels, upper-left alignment,
+// a method stack() knows): every asset is then resampled once, from its own pixels, as stackstac
+// does with epsg= / resolution=, instead of read onto the load grid and resampled a second time.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -15,12 +18,23 @@
 namespace cubist::openeo {
 namespace {
 
-const std::map<std::string, Resampling>& methods() {
+// openEO's method names -> rasterio's (cubist::reproject's).
+const std::map<std::string, std::string>& methods() {
+  static const std::map<std::string, std::string> m = {
+      {"near", "nearest"}, {"bilinear", "bilinear"}, {"cubic", "cubic"}, {"cubicspline", "cubic_spline"},
+      {"lanczos", "lanczos"}, {"average", "average"}, {"mode", "mode"}, {"min", "min"}, {"max", "max"},
+      {"med", "med"}, {"q1", "q1"}, {"q3", "q3"}, {"sum", "sum"}, {"rms", "rms"}};
+  return m;
+}
+
+// The methods stack() can read with (the re-stack path).
+std::optional<Resampling> stack_method(const std::string& openeo_name) {
   static const std::map<std::string, Resampling> m = {
       {"near", Resampling::Nearest}, {"bilinear", Resampling::Bilinear}, {"cubic", Resampling::Cubic},
       {"cubicspline", Resampling::CubicSpline}, {"lanczos", Resampling::Lanczos}, {"average", Resampling::Average},
       {"mode", Resampling::Mode}, {"min", Resampling::Min}, {"max", Resampling::Max}, {"med", Resampling::Median}};
-  return m;
+  auto it = m.find(openeo_name);
+  return it == m.end() ? std::nullopt : std::optional<Resampling>(it->second);
 }
 
 nlohmann::json method_names() {
@@ -29,64 +43,174 @@ nlohmann::json method_names() {
   return a;
 }
 
+struct Target {
+  std::optional<Crs> crs;                          // null: keep the cube's
+  std::optional<std::array<double, 2>> resolution;  // (x, y); null: keep / GDAL's suggestion
+  std::string method = "near";
+  std::string align = "upper-left";
+};
+
+Target parse_target(Args& a) {
+  Target t;
+  const Value& res = a.get("resolution");
+  if (res.kind == Value::Kind::Number) {
+    const double r = res.scalar.get<double>();
+    if (r < 0) a.fail("resolution", "must not be negative");
+    if (r > 0) t.resolution = std::array<double, 2>{r, r};
+  } else if (res.kind == Value::Kind::List) {
+    if (res.items.size() != 2 || res.items[0].kind != Value::Kind::Number || res.items[1].kind != Value::Kind::Number)
+      a.fail("resolution", "must be a number or two numbers [x, y]");
+    const double rx = res.items[0].scalar.get<double>(), ry = res.items[1].scalar.get<double>();
+    if (rx < 0 || ry < 0) a.fail("resolution", "must not be negative");
+    if ((rx == 0) != (ry == 0)) a.fail("resolution", "give both x and y resolutions, or 0 for both");
+    if (rx > 0) t.resolution = std::array<double, 2>{rx, ry};
+  }
+  const Value& proj = a.get("projection");
+  try {
+    if (proj.kind == Value::Kind::Number) t.crs = Crs::epsg(static_cast<int>(proj.scalar.get<double>()));
+    else if (proj.kind == Value::Kind::String) t.crs = Crs::from_user_input(proj.scalar.get<std::string>());
+  } catch (const NodeError&) {
+    throw;
+  } catch (const Error& e) {
+    a.fail("projection", e.what());
+  }
+  t.method = a.string("method");
+  t.align = a.string("align");
+  return t;
+}
+
+// The output grid for a corner other than upper-left: the size rasterio's resolution rule gives,
+// anchored at that corner of the extent GDAL suggests for the target CRS.
+GridSpec aligned_grid(const DataArray& cube, const Crs& src, const Crs& dst, const std::array<double, 2>& res,
+                      const std::string& align) {
+  const Affine st = transform_of(cube);
+  const std::int64_t w = cube.size("x"), h = cube.size("y");
+  const double x0 = st.c, x1 = st.c + st.a * static_cast<double>(w), y0 = st.f, y1 = st.f + st.e * static_cast<double>(h);
+  const Bounds b{std::min(x0, x1), std::min(y0, y1), std::max(x0, x1), std::max(y0, y1)};
+  const GridSpec full = calculate_default_transform(src, dst, w, h, b);
+  GridSpec g = calculate_default_transform(src, dst, w, h, b, res);  // upper-left anchored
+  const double left = full.transform.c, top = full.transform.f;
+  const double right = left + full.transform.a * static_cast<double>(full.width);
+  const double bottom = top + full.transform.e * static_cast<double>(full.height);
+  if (align == "upper-right" || align == "lower-right") g.transform.c = right - res[0] * static_cast<double>(g.width);
+  if (align == "lower-left" || align == "lower-right") g.transform.f = bottom + res[1] * static_cast<double>(g.height);
+  return g;
+}
+
+DataArray resample_by_reprojection(Args& a, const DataArray& cube, const Target& t) {
+  try {
+    const auto src = crs_of(cube);
+    if (!src) a.fail("data", "the cube has no CRS to resample from");
+    const Crs dst = t.crs ? *t.crs : *src;
+    ReprojectOptions o;
+    o.resampling = methods().at(t.method);
+    if (t.resolution) {
+      if (t.align == "upper-left") {
+        o.resolution = t.resolution;
+      } else {
+        GridSpec g = aligned_grid(cube, *src, dst, *t.resolution, t.align);
+        o.transform = g.transform;
+        o.shape = std::array<std::int64_t, 2>{g.height, g.width};
+      }
+    }
+    return reproject(cube, dst, o);
+  } catch (const NodeError&) {
+    throw;
+  } catch (const Error& e) {
+    a.fail("data", e.what());
+  }
+}
+
+// The load path: stack() again on the new grid. Nullopt when stack() cannot express the request.
+std::optional<DataArray> restack(Args& a, const DataArray& cube, const LoadProvenance& from, const Target& t) {
+  const auto method = stack_method(t.method);
+  if (!method || t.align != "upper-left") return std::nullopt;
+  if (t.resolution && (*t.resolution)[0] != (*t.resolution)[1]) return std::nullopt;
+  StackOptions so = from.options;
+  if (t.crs) {
+    const auto epsg = t.crs->to_epsg();
+    if (!epsg) return std::nullopt;
+    so.epsg = *epsg;
+  }
+  if (t.resolution) {
+    so.resolution = (*t.resolution)[0];
+  } else if (t.crs && cube.size("x") > 1) {
+    // stack() needs a resolution for a new CRS: keep the pixel size when both CRSs share units,
+    // else let reproject() find GDAL's suggestion.
+    const auto source = crs_of(cube);
+    if (!source || source->is_geographic() != t.crs->is_geographic()) return std::nullopt;
+    const Coordinate& x = cube.coords().at("x");
+    so.resolution = std::abs(x.numeric_value(1) - x.numeric_value(0));
+  }
+  so.resampling = *method;
+  DataArray out;
+  try {
+    out = stack(from.items, so);
+    if (from.bbox) out = select_bounds(out, bounds_in_cube_crs(out, from.bbox->first, from.bbox->second));
+  } catch (const Error& e) {
+    a.fail("data", e.what());
+  }
+  remember_load(out, LoadProvenance{from.items, so, from.bbox});
+  return out;
+}
+
+nlohmann::json method_parameter_schema() { return {{"type", "string"}, {"enum", method_names()}}; }
+
 const ProcessRegistration resample_spatial_reg{ProcessDef{
-    "resample_spatial", "Resample and warp the spatial dimensions", "", {"cubes", "reproject"},
-    {{"data", "A raster data cube straight from load_stac or load_collection.", schema::cube(), false, nullptr},
-     {"resolution", "The new pixel size in units of the target CRS (0: keep the finest of the assets).",
-      {{{"type", "number"}, {"minimum", 0}}, {{"type", "array"}, {"minItems", 2}, {"maxItems", 2}, {"items", {{"type", "number"}}}}},
+    "resample_spatial", "Resample and warp the spatial dimensions",
+    "Warps the cube onto a new CRS and/or resolution with GDAL's resampling (rioxarray's rio.reproject; "
+    "lazily, chunk by chunk). A cube straight from a load process is read again from its items on the "
+    "new grid instead, so every asset is resampled once.",
+    {"cubes", "reproject"},
+    {{"data", "A raster data cube.", schema::cube(), false, nullptr},
+     {"resolution", "The new pixel size in units of the target CRS: one number, or [x, y] (0: keep it, or GDAL's "
+                    "suggestion when the CRS changes).",
+      {{{"type", "number"}, {"minimum", 0}}, {{"type", "array"}, {"minItems", 2}, {"maxItems", 2}, {"items", {{"type", "number"}, {"minimum", 0}}}}},
       true, 0},
-     {"projection", "The target CRS as an EPSG code or \"EPSG:<code>\" (null: keep).", {{"type", {"integer", "string", "null"}}}, true, nullptr},
-     {"method", "Resampling method.", {{"type", "string"}, {"enum", method_names()}}, true, "near"},
-     {"align", "Only upper-left alignment (stack()'s grid snapping) is supported.", {{"type", "string"}, {"enum", {"upper-left"}}}, true, "upper-left"}},
+     {"projection", "The target CRS as an EPSG code, \"EPSG:<code>\", WKT or PROJJSON (null: keep the cube's).",
+      {{"type", {"integer", "string", "null"}}}, true, nullptr},
+     {"method", "Resampling method (GDAL's).", method_parameter_schema(), true, "near"},
+     {"align", "The corner of the extent the new grid is aligned to.",
+      {{"type", "string"}, {"enum", {"lower-left", "upper-left", "lower-right", "upper-right"}}}, true, "upper-left"}},
     {{"description", "A raster data cube with values warped onto the new projection and resolution."}, {"schema", schema::cube()}},
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data");
-      const LoadProvenance* from = load_provenance(cube);
-      if (!from)
-        a.fail("data", "resample_spatial needs a cube straight from load_stac or load_collection (the assets are read "
-                       "again on the new grid); call it right after loading");
-      StackOptions so = from->options;
-      const Value& res = a.get("resolution");
-      double resolution = 0;
-      if (res.kind == Value::Kind::Number) resolution = res.scalar.get<double>();
-      else if (res.kind == Value::Kind::List && res.items.size() == 2 && res.items[0].kind == Value::Kind::Number) {
-        resolution = res.items[0].scalar.get<double>();
-        if (res.items[1].kind != Value::Kind::Number || res.items[1].scalar.get<double>() != resolution)
-          a.fail("resolution", "different x and y resolutions are not supported");
-      }
-      if (resolution < 0) a.fail("resolution", "must not be negative");
-      if (resolution > 0) so.resolution = resolution;
-      const Value& proj = a.get("projection");
-      if (proj.kind == Value::Kind::Number) {
-        so.epsg = static_cast<int>(proj.scalar.get<double>());
-      } else if (proj.kind == Value::Kind::String) {
-        try {
-          auto epsg = Crs::from_user_input(proj.scalar.get<std::string>()).to_epsg();
-          if (!epsg) a.fail("projection", "only CRSs with an EPSG code are supported");
-          so.epsg = *epsg;
-        } catch (const NodeError&) {
-          throw;
-        } catch (const Error& e) {
-          a.fail("projection", e.what());
-        }
-      }
-      // A new CRS without a resolution keeps the pixel size, when both CRSs use the same units.
-      if (so.epsg && !so.resolution && cube.size("x") > 1) {
-        const auto source = crs_of(cube);
-        if (source && source->is_geographic() != Crs::epsg(*so.epsg).is_geographic())
-          a.fail("resolution", "give the resolution in the units of the target CRS (they differ from the data's)");
-        const Coordinate& x = cube.coords().at("x");
-        so.resolution = std::abs(x.numeric_value(1) - x.numeric_value(0));
-      }
-      so.resampling = methods().at(a.string("method"));
+      const Target t = parse_target(a);
+      if (!t.crs && !t.resolution) return Value::of_cube(cube);  // nothing to change
+      if (const LoadProvenance* from = load_provenance(cube))
+        if (auto out = restack(a, cube, *from, t)) return Value::of_cube(*out);
+      return Value::of_cube(resample_by_reprojection(a, cube, t));
+    }}};
+
+const ProcessRegistration resample_cube_spatial_reg{ProcessDef{
+    "resample_cube_spatial", "Resample the spatial dimensions to match a target data cube",
+    "Warps the cube onto the target cube's CRS and pixel grid (rioxarray's rio.reproject_match): the result "
+    "has the target's x and y coordinates.",
+    {"cubes", "reproject"},
+    {{"data", "A raster data cube.", schema::cube(), false, nullptr},
+     {"target", "A raster data cube that describes the spatial target resolution.", schema::cube(), false, nullptr},
+     {"method", "Resampling method (GDAL's).", method_parameter_schema(), true, "near"}},
+    {{"description", "A raster data cube with the same dimensions as `data`, on the target's spatial grid."},
+     {"schema", schema::cube()}},
+    [](Args& a) -> Value {
+      const DataArray cube = a.cube("data"), target = a.cube("target");
       DataArray out;
       try {
-        out = stack(from->items, so);
-        if (from->bbox) out = select_bounds(out, bounds_in_cube_crs(out, from->bbox->first, from->bbox->second));
+        const auto crs = crs_of(target);
+        if (!crs) a.fail("target", "the target cube has no CRS");
+        if (!target.has_dim("y") || !target.has_dim("x")) a.fail("target", "the target cube has no 'y' and 'x' dimensions");
+        ReprojectOptions o;
+        o.resampling = methods().at(a.string("method"));
+        o.transform = transform_of(target);
+        o.shape = std::array<std::int64_t, 2>{target.size("y"), target.size("x")};
+        out = reproject(cube, *crs, o);
+        // As reproject_match: the target's coordinates themselves, not recomputed from its transform.
+        out = out.assign_coords("x", target.coords().at("x")).assign_coords("y", target.coords().at("y"));
+      } catch (const NodeError&) {
+        throw;
       } catch (const Error& e) {
         a.fail("data", e.what());
       }
-      remember_load(out, LoadProvenance{from->items, so, from->bbox});
       return Value::of_cube(out);
     }}};
 
