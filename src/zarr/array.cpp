@@ -197,6 +197,9 @@ void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk&
     const std::byte* src = nullptr;
     if (actual == meta_.chunks && chunk.is_contiguous()) {
       src = static_cast<const std::byte*>(chunk.raw());
+    } else if (actual == meta_.chunks && pipeline_->encodes_views()) {
+      // A shard from a strided view: inner chunks are packed from the view itself (no shard copy).
+      pipeline_->encode_view_into(static_cast<const std::byte*>(chunk.raw()), chunk.strides(), buf.encoded);
     } else if (actual == meta_.chunks) {  // a strided view from the runtime: packed once, here
       buf.packed.resize_discard(pipeline_->decoded_nbytes());
       pack_c_order(chunk, buf.packed.data());
@@ -209,7 +212,7 @@ void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk&
                          const_cast<std::byte*>(static_cast<const std::byte*>(dense.raw())), actual, isz, false);
       src = buf.packed.data();
     }
-    pipeline_->encode_into(src, buf.encoded);
+    if (src) pipeline_->encode_into(src, buf.encoded);
   } catch (const ValueError& e) {
     throw ValueError(fmt::format("zarr: chunk '{}': {}", describe_key(key), e.what()));
   }

@@ -29,6 +29,15 @@ void BytesCodec::decode_into(std::span<const std::byte> in, std::span<std::byte>
   std::memcpy(out.data(), d.data(), d.size());
 }
 
+std::size_t BytesCodec::encode_to(std::span<const std::byte> in, std::span<std::byte> out) const {
+  Bytes tmp;
+  encode_into(in, tmp);
+  if (tmp.size() > out.size())
+    throw ValueError(fmt::format("{} encoded {} bytes into a buffer of {}", name(), tmp.size(), out.size()));
+  if (!tmp.empty()) std::memcpy(out.data(), tmp.data(), tmp.size());
+  return tmp.size();
+}
+
 namespace {
 
 // Reads an optional integer field, naming the codec and field on a wrong type.
@@ -64,15 +73,20 @@ class BloscCodec final : public BytesCodec {
     return out;
   }
   void encode_into(std::span<const std::byte> in, Bytes& out) const override {
+    out.resize_discard(encode_bound(in.size()));
+    out.truncate(encode_to(in, out.mutable_span()));
+  }
+  std::size_t encode_bound(std::size_t n) const override { return n + BLOSC_MAX_OVERHEAD; }
+  std::size_t encode_to(std::span<const std::byte> in, std::span<std::byte> out) const override {
     if (in.size() > static_cast<std::size_t>(BLOSC_MAX_BUFFERSIZE))
       throw ValueError(fmt::format("blosc cannot compress a chunk of {} bytes (limit 2 GiB)", in.size()));
-    out.resize_discard(in.size() + BLOSC_MAX_OVERHEAD);
     int shuffle = shuffle_ == -1 ? (typesize_ == 1 ? BLOSC_BITSHUFFLE : BLOSC_SHUFFLE) : shuffle_;
     std::size_t ts = typesize_ > 0 && typesize_ <= BLOSC_MAX_TYPESIZE ? typesize_ : 1;
+    // numinternalthreads = 1: chunks are already compressed in parallel by the scheduler's threads.
     int r = blosc_compress_ctx(clevel_, shuffle, ts, in.size(), in.data(), out.data(), out.size(), cname_.c_str(),
                                blocksize_, 1);
     if (r <= 0) throw ValueError(fmt::format("blosc compression with '{}' failed (code {})", cname_, r));
-    out.truncate(static_cast<std::size_t>(r));
+    return static_cast<std::size_t>(r);
   }
 
  private:
@@ -164,14 +178,18 @@ class ZstdCodec final : public BytesCodec {
     return out;
   }
   void encode_into(std::span<const std::byte> in, Bytes& out) const override {
+    out.resize_discard(encode_bound(in.size()));
+    out.truncate(encode_to(in, out.mutable_span()));
+  }
+  std::size_t encode_bound(std::size_t n) const override { return ZSTD_compressBound(n); }
+  std::size_t encode_to(std::span<const std::byte> in, std::span<std::byte> out) const override {
     auto* c = zstd_contexts().c;
     ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
     ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level_);
     ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum_ ? 1 : 0);
-    out.resize_discard(ZSTD_compressBound(in.size()));
     auto r = ZSTD_compress2(c, out.data(), out.size(), in.data(), in.size());
     if (ZSTD_isError(r)) throw ValueError(fmt::format("zstd compression failed: {}", ZSTD_getErrorName(r)));
-    out.truncate(r);
+    return r;
   }
 
  private:

@@ -22,6 +22,10 @@ class BytesCodec {
   virtual Bytes encode(std::span<const std::byte> in) const = 0;
   // Encodes into `out`, reusing its capacity (a per-thread buffer: no fresh pages per chunk).
   virtual void encode_into(std::span<const std::byte> in, Bytes& out) const { out = encode(in); }
+  // Largest encoding of `n` input bytes, or 0 when the codec cannot say in advance; with a bound,
+  // encode_to writes straight into the caller's memory (a shard's buffer) and returns the size.
+  virtual std::size_t encode_bound(std::size_t) const { return 0; }
+  virtual std::size_t encode_to(std::span<const std::byte> in, std::span<std::byte> out) const;
 };
 
 // numcodecs compressor config ({"id": "blosc", ...}) of a v2 array with elements of `itemsize` bytes.

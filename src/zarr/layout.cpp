@@ -109,6 +109,35 @@ void copy_block(std::byte* outer, const Shape& outer_shape, const Shape& offset,
 #endif
 }
 
+void pack_strided_block(const std::byte* base, const Shape& strides, const Shape& offset, std::byte* dense,
+                        const Shape& block, std::size_t itemsize) {
+  const std::size_t rank = block.size();
+  if (shape_size(block) == 0) return;
+  if (rank == 0) {
+    std::memcpy(dense, base, itemsize);
+    return;
+  }
+  const std::int64_t inner = block[rank - 1], rows = shape_size(block) / inner, last = strides[rank - 1];
+  const std::size_t row = static_cast<std::size_t>(inner) * itemsize;
+  std::vector<std::int64_t> idx(rank, 0);  // index over the leading rank-1 axes
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::int64_t o = offset[rank - 1] * last;
+    for (std::size_t a = 0; a + 1 < rank; ++a) o += (offset[a] + idx[a]) * strides[a];
+    const std::byte* sp = base + o * static_cast<std::int64_t>(itemsize);
+    std::byte* dp = dense + static_cast<std::size_t>(r) * row;
+    if (last == 1) {
+      std::memcpy(dp, sp, row);
+    } else {
+      for (std::int64_t i = 0; i < inner; ++i)
+        std::memcpy(dp + static_cast<std::size_t>(i) * itemsize, sp + i * last * static_cast<std::int64_t>(itemsize), itemsize);
+    }
+    for (std::size_t a = rank - 1; a-- > 0;) {
+      if (++idx[a] < block[a]) break;
+      idx[a] = 0;
+    }
+  }
+}
+
 void permute_axes(const std::byte* src, const Shape& src_shape, std::byte* dst, const std::vector<int>& perm,
                   std::size_t itemsize) {
   std::size_t rank = src_shape.size();

@@ -18,6 +18,11 @@ void fill_elements(std::byte* dst, std::int64_t count, const std::array<std::byt
 void copy_block(std::byte* outer, const Shape& outer_shape, const Shape& offset, std::byte* dense, const Shape& block,
                 std::size_t itemsize, bool to_dense);
 
+// Packs the block of shape `block` at `offset` of a strided array (element strides, as
+// Chunk::strides(); `base` is its first element) into the contiguous C-order buffer `dense`.
+void pack_strided_block(const std::byte* base, const Shape& strides, const Shape& offset, std::byte* dense,
+                        const Shape& block, std::size_t itemsize);
+
 // dst = numpy.transpose(src, perm): dst.shape[i] = src_shape[perm[i]].
 void permute_axes(const std::byte* src, const Shape& src_shape, std::byte* dst, const std::vector<int>& perm,
                   std::size_t itemsize);

@@ -12,6 +12,25 @@ using nlohmann::json;
 using detail::BytesCodec;
 
 namespace {
+Shape c_strides_of(const Shape& shape) {
+  Shape s(shape.size(), 1);
+  for (std::size_t a = shape.size(); a-- > 1;) s[a - 1] = s[a] * shape[a];
+  return s;
+}
+
+// Makes `b` hold at least `need` bytes, keeping its first `keep` bytes (grows geometrically, so a
+// per-thread buffer settles at the largest shard after a few chunks).
+void reserve_keeping(Bytes& b, std::size_t keep, std::size_t need) {
+  if (need <= b.size()) return;
+  if (need <= b.capacity()) {
+    b.resize_discard(need);  // within capacity: contents stay
+    return;
+  }
+  Bytes bigger(std::max(need, 2 * b.capacity()));
+  if (keep > 0) std::memcpy(bigger.data(), b.data(), keep);
+  b = std::move(bigger);
+}
+
 constexpr bool kLittle = std::endian::native == std::endian::little;
 constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
 
@@ -112,43 +131,52 @@ class ShardingCodec {
     }
   }
 
-  Bytes encode(const std::byte* in) const {
-    std::vector<Bytes> parts(static_cast<std::size_t>(n_inner_));
+  // Encodes the shard whose elements start at `in` with element strides `strides` (C strides for a
+  // packed shard, or a view's): each inner chunk is packed straight from the source and encoded
+  // straight into `out` (reused capacity), so a shard costs its inner chunks' codec work plus one
+  // small copy per inner chunk, and no fresh pages.
+  void encode_into(const std::byte* in, const Shape& strides, Bytes& out) const {
+    const Shape c_strides = c_strides_of(shard_);
+    const bool packed_source = strides == c_strides;
+    const bool inner_contiguous = packed_source && detail::block_is_contiguous(shard_, inner_);
+    const std::size_t inner_nbytes = inner_pipe_->decoded_nbytes(), bound = inner_pipe_->encode_bound();
     std::vector<std::uint64_t> index(static_cast<std::size_t>(n_inner_) * 2);
-    bool contiguous = detail::block_is_contiguous(shard_, inner_);
-    Bytes scratch(inner_pipe_->decoded_nbytes());
+    Bytes packed, encoded;
+    if (!inner_contiguous) packed = Bytes(inner_nbytes);
+    std::size_t pos = index_at_start_ ? index_size_ : 0;
+    out.resize_discard(std::max(out.capacity(), pos + inner_nbytes * static_cast<std::size_t>(n_inner_) / 2 + index_size_));
     Shape idx(shard_.size(), 0), offset(shard_.size());
-    std::uint64_t pos = index_at_start_ ? index_size_ : 0;
     for (std::int64_t i = 0; i < n_inner_; ++i) {
       for (std::size_t a = 0; a < shard_.size(); ++a) offset[a] = idx[a] * inner_[a];
-      const std::byte* src;
-      if (contiguous) {
-        src = in + static_cast<std::size_t>(detail::block_linear_offset(shard_, offset)) * itemsize_;
+      const std::byte* src = packed.data();
+      std::int64_t at = 0;
+      for (std::size_t a = 0; a < shard_.size(); ++a) at += offset[a] * strides[a];
+      if (inner_contiguous) src = in + at * static_cast<std::int64_t>(itemsize_);
+      else detail::pack_strided_block(in, strides, offset, packed.data(), inner_, itemsize_);
+      std::size_t n;
+      if (bound > 0) {  // one compressor: it writes into the shard buffer itself
+        reserve_keeping(out, pos, pos + bound);
+        n = inner_pipe_->encode_to(src, out.mutable_span().subspan(pos, bound));
       } else {
-        detail::copy_block(const_cast<std::byte*>(in), shard_, offset, scratch.data(), inner_, itemsize_, true);
-        src = scratch.data();
+        inner_pipe_->encode_into(src, encoded);
+        n = encoded.size();
+        reserve_keeping(out, pos, pos + n);
+        if (n > 0) std::memcpy(out.data() + pos, encoded.data(), n);
       }
-      auto& p = parts[static_cast<std::size_t>(i)];
-      p = inner_pipe_->encode(src);
       index[static_cast<std::size_t>(2 * i)] = pos;
-      index[static_cast<std::size_t>(2 * i + 1)] = p.size();
-      pos += p.size();
+      index[static_cast<std::size_t>(2 * i + 1)] = n;
+      pos += n;
       for (std::size_t a = shard_.size(); a-- > 0;) {
         if (++idx[a] < grid_[a]) break;
         idx[a] = 0;
       }
     }
-    Bytes ib = index_pipe_->encode(reinterpret_cast<const std::byte*>(index.data()));
-    Bytes out(static_cast<std::size_t>(pos) + (index_at_start_ ? 0 : ib.size()));
-    std::size_t w = 0;
-    auto put = [&](const Bytes& b) {
-      if (!b.empty()) std::memcpy(out.data() + w, b.data(), b.size());
-      w += b.size();
-    };
-    if (index_at_start_) put(ib);
-    for (const auto& p : parts) put(p);
-    if (!index_at_start_) put(ib);
-    return out;
+    index_pipe_->encode_into(reinterpret_cast<const std::byte*>(index.data()), encoded);
+    if (encoded.size() != index_size_)
+      throw ValueError(fmt::format("sharding: encoded index of {} bytes, expected {}", encoded.size(), index_size_));
+    reserve_keeping(out, pos, pos + index_size_);
+    std::memcpy(out.data() + (index_at_start_ ? 0 : pos), encoded.data(), index_size_);
+    out.truncate(index_at_start_ ? pos : pos + index_size_);
   }
 
  private:
@@ -288,15 +316,16 @@ void CodecPipeline::encode_into(const std::byte* in, Bytes& out) const {
     if (swap_) detail::byteswap(arr.data(), static_cast<std::int64_t>(nbytes_ / itemsize_), itemsize_);
     src = arr.data();
   }
-  Bytes cur = sharding_ ? sharding_->encode(src) : Bytes();
+  if (sharding_ && bytes_codecs_.empty()) {
+    sharding_->encode_into(src, c_strides_of(encoded_shape_), out);
+    return;
+  }
+  Bytes cur;
+  if (sharding_) sharding_->encode_into(src, c_strides_of(encoded_shape_), cur);
   std::span<const std::byte> view = sharding_ ? cur.span() : std::span<const std::byte>(src, nbytes_);
   if (bytes_codecs_.empty()) {
-    if (sharding_) {
-      out = std::move(cur);
-    } else {
-      out.resize_discard(nbytes_);
-      if (nbytes_ > 0) std::memcpy(out.data(), src, nbytes_);
-    }
+    out.resize_discard(nbytes_);
+    if (nbytes_ > 0) std::memcpy(out.data(), src, nbytes_);
     return;
   }
   // Middle stages go through scratch buffers; the last one writes straight into `out`.
@@ -311,6 +340,28 @@ void CodecPipeline::encode_into(const std::byte* in, Bytes& out) const {
       view = stage.span();
     }
   }
+}
+
+bool CodecPipeline::encodes_views() const { return sharding_ && perm_.empty() && !swap_ && bytes_codecs_.empty(); }
+
+void CodecPipeline::encode_view_into(const std::byte* first, const Shape& strides, Bytes& out) const {
+  if (!encodes_views()) throw Error("internal: encode_view_into on a pipeline that needs packed input");
+  sharding_->encode_into(first, strides, out);
+}
+
+std::size_t CodecPipeline::encode_bound() const {
+  if (!direct()) return 0;
+  if (bytes_codecs_.empty()) return nbytes_;
+  return bytes_codecs_.size() == 1 ? bytes_codecs_[0]->encode_bound(nbytes_) : 0;
+}
+
+std::size_t CodecPipeline::encode_to(const std::byte* in, std::span<std::byte> out) const {
+  if (encode_bound() == 0 || out.size() < encode_bound()) throw Error("internal: encode_to without room for the bound");
+  if (bytes_codecs_.empty()) {
+    if (nbytes_ > 0) std::memcpy(out.data(), in, nbytes_);
+    return nbytes_;
+  }
+  return bytes_codecs_[0]->encode_to({in, nbytes_}, out);
 }
 
 }  // namespace cubist::zarr

@@ -27,6 +27,14 @@ class CodecPipeline {
   Bytes encode(const std::byte* in) const;
   // Like encode, into `out` reusing its capacity (per-thread buffers in the write path).
   void encode_into(const std::byte* in, Bytes& out) const;
+  // A sharded chunk can be encoded from a strided view (element strides, `first` its first
+  // element): each inner chunk is packed straight from the view, with no packed copy of the shard.
+  bool encodes_views() const;
+  void encode_view_into(const std::byte* first, const Shape& strides, Bytes& out) const;
+  // Upper bound of the encoded size when one compressor (or none) follows a plain "bytes" step,
+  // else 0; then encode_to encodes straight into `out` (at least that big) and returns the size.
+  std::size_t encode_bound() const;
+  std::size_t encode_to(const std::byte* in, std::span<std::byte> out) const;
   // True when the array->bytes step is "bytes" and nothing reorders: a compressor may decode
   // straight into the caller's buffer.
   bool direct() const { return perm_.empty() && !swap_ && !sharding_; }

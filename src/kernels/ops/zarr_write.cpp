@@ -55,7 +55,8 @@ Chunk run(const TaskContext& ctx) {
   const auto& p = ctx.params<Prepared>();
   if (ctx.inputs.size() != 1) throw ValueError(fmt::format("{}: expects one input chunk per task", p.where));
   const TaskInput& in = ctx.inputs[0];
-  Chunk data = *in.chunk;
+  Chunk data = *in.chunk;  // may be a strided view: write_chunk packs it into a reused buffer
+  if (p.time_units || p.cf_encoding) data = data.contiguous();  // the CF encoders read packed values
   if (p.time_units) data = zarr::cf::encode_times(data, *p.time_units);
   if (p.cf_encoding) {
     try {
@@ -79,7 +80,10 @@ Chunk run(const TaskContext& ctx) {
   return Chunk::zeros(DType::UInt8, ctx.shape());
 }
 
-const OpRegistration kRegister{OpDef{"zarr_write", prepare, run}};
+// strided_inputs: zero-copy views of in-memory data reach write_chunk as they are, which packs
+// them into a per-thread buffer (or, for shards, packs each inner chunk straight from the view)
+// instead of the runtime packing every chunk into a freshly allocated one first.
+const OpRegistration kRegister{OpDef{"zarr_write", prepare, run, /*strided_inputs=*/true}};
 
 }  // namespace
 }  // namespace cubist::kernels
