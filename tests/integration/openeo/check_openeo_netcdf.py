@@ -8,7 +8,7 @@ With the demo's STAC API served again (`cubist demo --serve`):
   with xr.open_dataset into the C++ result: same dims, values and NaNs, time decoded to the same
   datetime64 labels, same x/y, and the same CRS through rioxarray;
 - the loaded (time, band, y, x) cube saved as netCDF must equal the same graph saved as Zarr,
-  with the band labels as strings;
+  with the band labels as strings and the eo:bands coordinates (common_name, center_wavelength);
 - ndvi with target_band appends an NDVI band equal to xarray's (nir - red) / (nir + red).
 Run with Debian's /usr/bin/python3.
 """
@@ -76,9 +76,15 @@ def main():
             with xr.open_dataset(raw_nc) as ds:
                 a = ds["data"].load()
                 z = xr.open_zarr(zarr)["data"].load()
-                if list(a.band.values) != ["red", "nir"]:
-                    fail(f"netCDF band labels {list(a.band.values)}")
-                same(a.drop_vars("band"), z.astype(a.dtype), "loaded cube as netCDF vs as Zarr")
+                if list(a.band.values) != ["red", "nir"] or list(z.band.values) != ["red", "nir"]:
+                    fail(f"band labels: netCDF {list(a.band.values)}, Zarr {list(z.band.values)}")
+                same(a, z.astype(a.dtype), "loaded cube as netCDF vs as Zarr")
+                # load_stac keeps the items' eo:bands metadata as band coordinates (as stackstac).
+                for c in ("common_name", "center_wavelength"):
+                    if c not in a.coords or c not in z.coords or list(a[c].values) != list(z[c].values):
+                        fail(f"band coordinate {c} missing or different in netCDF / Zarr")
+                if list(a.common_name.values) != ["red", "nir"]:
+                    fail(f"common_name {list(a.common_name.values)}")
                 if a.rio.crs != z.rio.crs:
                     fail(f"loaded cube CRS {a.rio.crs} vs {z.rio.crs}")
                 raw_shape = dict(a.sizes)
