@@ -21,9 +21,14 @@ void ensure_gdal() {
         {"GDAL_HTTP_MAX_RETRY", "5"},
         {"GDAL_HTTP_RETRY_DELAY", "0.5"},
         {"CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".tif,.tiff,.TIF,.TIFF"},
-        {"VSI_CACHE", "TRUE"},
-        {"VSI_CACHE_SIZE", "4194304"},  // per open file, and datasets stay open per thread: keep it small
-        {"GDAL_CACHEMAX", "256"},       // MB, shared block cache
+        // Memory (peak RSS of a stack is mostly these caches otherwise). No VSI_CACHE: /vsicurl/ keeps
+        // its own region cache, and a per-handle cache on top of it (4 MB for each of the datasets
+        // every thread keeps open) only copied the bytes once more. /vsicurl/'s cache is shared by all
+        // threads and sized to hold the tiles two neighbouring chunks share when chunk and tile grids
+        // do not align (each tile is then fetched once); the block cache (default 5% of RAM) holds
+        // decoded tiles, which a chunk reads once.
+        {"CPL_VSIL_CURL_CACHE_SIZE", "67108864"},
+        {"GDAL_CACHEMAX", "64"},  // MB
     };
     for (const auto& [key, value] : defaults)
       if (!std::getenv(key) && !CPLGetConfigOption(key, nullptr)) CPLSetConfigOption(key, value);
