@@ -12,7 +12,10 @@
 
 #include "cubist/error.hpp"
 #include "cubist/stac.hpp"
+#include "graph/optimize.hpp"
+#include "kernels/op_registry.hpp"
 #include "net/http_server.hpp"
+#include "stac/read_params.hpp"
 #include "stac_test_util.hpp"
 
 using namespace cubist;
@@ -241,4 +244,59 @@ TEST_F(StackRead, ClipWorksOnTheStack) {
       if (written == 0) EXPECT_TRUE(std::isnan(got));
       else EXPECT_EQ(got, written) << r << "," << c;
     }
+}
+
+// Window push-down: a selection of the stack (a band indexed away, y/x windows not on chunk
+// boundaries) becomes a windowed stac_read with no gather, and reads the same values, including
+// warped assets.
+TEST_F(StackRead, SelectionsArePushedIntoTheReadWithIdenticalValues) {
+  Tiff a = tiff_a(file("a.tif"));
+  Tiff c{file("c.tif"), {20, 0, 600000, 0, -20, 5200000}, 4, 3, {}, GDT_Int16, std::nullopt};
+  for (int i = 0; i < 12; ++i) c.values.push_back(-50 + 7 * i);
+  write_tiff(a, 32632);
+  write_tiff(c, 32632);
+  ItemCollection items({Item::from_json(item_for("A", "2023-05-01T00:00:00Z", {{"red", &a}, {"nir", &c}}, 32632, 0.0001, -0.1)),
+                        Item::from_json(item_for("C", "2023-05-02T00:00:00Z", {{"red", &c}, {"nir", &a}}, 32632))});
+  StackOptions o;
+  o.assets = {"red", "nir"};
+  o.chunksize = {1, 2, 3, 5};
+  o.bounds = Bounds{600000, 5199920, 600120, 5200000};
+  DataArray da = stack(items, o);
+  DataArray sel = da.isel({{"band", std::int64_t{1}}, {"y", Slice{1, 7, 1}}, {"x", Slice{3, 11, 1}}});
+  DataArray ndvi = sel - da.isel({{"band", std::int64_t{0}}, {"y", Slice{1, 7, 1}}, {"x", Slice{3, 11, 1}}});
+
+  auto layers = graph::push_down_windows({ndvi.layer()}, kernels::window_source);
+  std::size_t gathers = 0, reads = 0;
+  for (const auto* l : graph::topological_layers(layers)) gathers += l->op == "gather", reads += l->op == "stac_read";
+  EXPECT_EQ(gathers, 0u);
+  EXPECT_EQ(reads, 2u);
+
+  ComputeOptions plain;
+  plain.optimize = false;
+  for (const DataArray& x : {sel, ndvi}) {
+    auto w = x.compute().values<double>();
+    auto ref = x.compute(plain).values<double>();
+    ASSERT_EQ(w.size(), ref.size());
+    ASSERT_EQ(w.size(), 2u * 6u * 8u);
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      if (std::isnan(ref[i])) EXPECT_TRUE(std::isnan(w[i])) << i;
+      else EXPECT_EQ(w[i], ref[i]) << i;
+    }
+  }
+
+  // The params of a window: cells of the kept band, offsets added; windows compose; y and x stay.
+  const auto& rp_json = da.layer()->params;
+  auto rp = stac::ReadParams::from_json(rp_json);
+  auto w1 = rp.window({{0, 2, false}, {1, 1, true}, {1, 6, false}, {3, 8, false}});
+  ASSERT_TRUE(w1);
+  EXPECT_EQ(w1->output_shape(), (Shape{2, 6, 8}));
+  EXPECT_EQ(w1->cell(1, 0).href, rp.cell(1, 1).href);
+  auto w2 = w1->window({{1, 1, false}, {2, 3, false}, {4, 4, false}});
+  ASSERT_TRUE(w2);
+  EXPECT_EQ(w2->row_offset, 3);
+  EXPECT_EQ(w2->col_offset, 7);
+  EXPECT_EQ(w2->cell(0, 0).item_id, "C");
+  EXPECT_EQ(stac::ReadParams::from_json(w2->to_json()).to_json(), w2->to_json());
+  EXPECT_FALSE(rp.window({{0, 2, false}, {0, 2, false}, {0, 1, true}, {0, 12, false}}));  // y cannot be dropped
+  EXPECT_FALSE(rp.window({{0, 2, false}, {0, 2, false}, {5, 4, false}, {0, 12, false}}));  // past the end
 }
