@@ -203,6 +203,7 @@ Value first_or_last(Args& a, bool first) {
       coords.set(g.name(), g.labels());
       return DataArray::from_layer(e.layer(), e.dims(), coords, e.attrs(), e.name());
     };
+    if (longest == 0) return Value::of_cube(step(0));  // no period at all (every time NaT)
     DataArray r = ignore ? step(longest - 1) : step(0);
     for (std::size_t k = longest - 1; ignore && k-- > 0;) {
       DataArray e = step(k);
