@@ -4,7 +4,8 @@
 #include <condition_variable>
 #include <fmt/format.h>
 #include <mutex>
-#include <set>
+#include <algorithm>
+#include <functional>
 #include <unordered_map>
 
 #include "cubist/error.hpp"
@@ -52,7 +53,7 @@ struct Run {
   // and pool jobs ("tokens") that are running or queued; each token runs ready units until
   // choose_unit gives it none.
   std::mutex sched_mutex;
-  std::set<std::pair<std::uint32_t, std::uint32_t>> ready;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> ready;
   std::size_t running = 0, tokens = 0, completed = 0;
   std::atomic<std::size_t> done{0};
   std::atomic<std::int64_t> held_bytes{0};
@@ -81,16 +82,40 @@ struct Run {
   // Called with sched_mutex held: the ready unit to run next, removed from `ready`.
   std::optional<std::uint32_t> pick_locked() {
     constexpr std::size_t kConsidered = 256;  // bounds the scan when many units are ready
-    thread_local std::vector<UnitCandidate> candidates;
-    candidates.clear();
-    for (auto it = ready.begin(); it != ready.end() && candidates.size() < kConsidered; ++it)
-      candidates.push_back({it->second, growth(it->second)});
-    auto k = choose_unit(candidates, held_bytes.load(), budget, running > 0);
-    if (!k) return std::nullopt;
-    const std::uint32_t u = candidates[*k].unit;
-    ready.erase({g.unit_priority[u], u});
+    if (ready.empty()) return std::nullopt;
+    const std::int64_t held = held_bytes.load();
+    std::uint32_t u = ready.front().second;
+    const std::int64_t first = growth(u);
+    if (first <= 0 || held + first <= budget) {  // what choose_unit decides for the first: skip the scan
+      pop_ready();
+    } else {
+      thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> popped;
+      thread_local std::vector<UnitCandidate> candidates;
+      popped.clear();
+      candidates.clear();
+      while (!ready.empty() && popped.size() < kConsidered) {
+        popped.push_back(ready.front());
+        candidates.push_back({ready.front().second, popped.size() == 1 ? first : growth(ready.front().second)});
+        pop_ready();
+      }
+      auto k = choose_unit(candidates, held, budget, running > 0);
+      for (std::size_t i = 0; i < popped.size(); ++i)
+        if (!k || i != *k) push_ready(popped[i]);
+      if (!k) return std::nullopt;
+      u = candidates[*k].unit;
+    }
     ++running;
     return u;
+  }
+
+  // `ready` is a binary min-heap of (priority, unit).
+  void push_ready(std::pair<std::uint32_t, std::uint32_t> entry) {
+    ready.push_back(entry);
+    std::push_heap(ready.begin(), ready.end(), std::greater<>());
+  }
+  void pop_ready() {
+    std::pop_heap(ready.begin(), ready.end(), std::greater<>());
+    ready.pop_back();
   }
 
   // Adds tokens until min(threads, ready units) are out; returns how many to submit.
@@ -105,25 +130,22 @@ struct Run {
     for (std::size_t i = 0; i < n; ++i) pool.submit({&Run::job, this, 0});
   }
 
+  // A token: runs ready units until choose_unit gives it none. Finishing a unit and picking the
+  // next happen under one lock.
   void drive() {
-    while (true) {
-      std::optional<std::uint32_t> u;
-      bool last = false;
-      {
-        std::lock_guard lock(sched_mutex);
-        u = pick_locked();
-        if (!u) last = --tokens == 0 && completed == g.num_units();
-      }
-      if (!u) {
-        // The caller may destroy this Run as soon as it sees `finished`: touch nothing after.
-        if (last) {
-          std::lock_guard lock(done_mutex);
-          finished = true;
-          done_cv.notify_all();
-        }
-        return;
-      }
-      run_unit(*u);
+    std::optional<std::uint32_t> u;
+    bool last = false;
+    {
+      std::lock_guard lock(sched_mutex);
+      u = pick_locked();
+      if (!u) last = --tokens == 0 && completed == g.num_units();
+    }
+    while (u) u = run_unit(*u, last);
+    // The caller may destroy this Run as soon as it sees `finished`: touch nothing after.
+    if (last) {
+      std::lock_guard lock(done_mutex);
+      finished = true;
+      done_cv.notify_all();
     }
   }
 
@@ -208,7 +230,9 @@ struct Run {
         TaskError(layer.key, layer.op, graph::format_index(layer.grid.unravel(task.chunk)), cause));
   }
 
-  void run_unit(std::uint32_t u) {
+  // Runs unit u; returns the next unit for this token, or nullopt after retiring the token
+  // (`last`: it was the last token and every unit is done).
+  std::optional<std::uint32_t> run_unit(std::uint32_t u, bool& last) {
     if (!failed.load(std::memory_order_relaxed)) {
       std::vector<std::pair<std::uint32_t, Chunk>> local;
       const auto first = g.unit_begin[u], last = g.unit_begin[u + 1];
@@ -252,14 +276,18 @@ struct Run {
     }
     done.fetch_add(1);
     std::size_t add = 0;
+    std::optional<std::uint32_t> next;
     {
       std::lock_guard lock(sched_mutex);
-      for (auto w : woken) ready.emplace(g.unit_priority[w], w);
+      for (auto w : woken) push_ready({g.unit_priority[w], w});
       --running;
       ++completed;
+      next = pick_locked();
+      if (!next) last = --tokens == 0 && completed == g.num_units();
       add = refill_locked();
     }
     submit_tokens(add);
+    return next;
   }
 
   void account(std::int64_t bytes) {
@@ -339,7 +367,8 @@ std::vector<std::vector<Chunk>> execute(const TaskGraph& g, const ExecuteOptions
     {
       std::lock_guard lock(run.sched_mutex);
       for (std::uint32_t u = 0; u < nu; ++u)
-        if (run.waiting[u] == 0) run.ready.emplace(g.unit_priority[u], u);
+        if (run.waiting[u] == 0) run.ready.emplace_back(g.unit_priority[u], u);
+      std::make_heap(run.ready.begin(), run.ready.end(), std::greater<>());
       add = run.refill_locked();
     }
     run.submit_tokens(add);
