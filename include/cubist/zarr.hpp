@@ -59,9 +59,10 @@ class Bytes {
 class Store {
  public:
   virtual ~Store() = default;
-  virtual std::optional<Bytes> get(std::string_view key) const = 0;
+  // The whole value, or nullopt when the key is absent (by default through get_into).
+  virtual std::optional<Bytes> get(std::string_view key) const;
   // Like get, into `buffer` (reusing its capacity); false when the key is absent.
-  virtual bool get_into(std::string_view key, Bytes& buffer) const;
+  virtual bool get_into(std::string_view key, Bytes& buffer) const = 0;
   // Atomic: readers see the old value or the new one, never a torn one.
   virtual void set(std::string_view key, std::span<const std::byte> value) = 0;
   void set(std::string_view key, std::string_view text);

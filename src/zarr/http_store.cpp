@@ -52,12 +52,6 @@ class HttpStore final : public Store {
     base_ = std::move(url);
   }
 
-  std::optional<Bytes> get(std::string_view key) const override {
-    Bytes out;
-    if (!get_into(key, out)) return std::nullopt;
-    return out;
-  }
-
   bool get_into(std::string_view key, Bytes& out) const override {
     validate_key(key);
     std::optional<std::string> body = client_.get_if_exists(url_of(key));

@@ -22,11 +22,10 @@ void Bytes::resize_discard(std::size_t size) {
   size_ = size;
 }
 
-bool Store::get_into(std::string_view key, Bytes& buffer) const {
-  auto v = get(key);
-  if (!v) return false;
-  buffer = std::move(*v);
-  return true;
+std::optional<Bytes> Store::get(std::string_view key) const {
+  Bytes out;
+  if (!get_into(key, out)) return std::nullopt;
+  return out;
 }
 
 Bytes Bytes::copy_of(std::span<const std::byte> data) {
@@ -92,12 +91,6 @@ namespace {
 class DirectoryStore final : public Store {
  public:
   explicit DirectoryStore(fs::path root) : root_(std::move(root)) {}
-
-  std::optional<Bytes> get(std::string_view key) const override {
-    Bytes out;
-    if (!get_into(key, out)) return std::nullopt;
-    return out;
-  }
 
   bool get_into(std::string_view key, Bytes& out) const override {
     validate_key(key);
