@@ -150,3 +150,22 @@ TEST(Chunk, ViewsShareMemoryAndPackOnDemand) {
   std::vector<std::int64_t> bad{2, 0, 0};
   EXPECT_THROW(c.view(bad, {2, 4, 5}), ValueError);
 }
+
+TEST(Chunk, LargeBuffersAreAlignedZeroableAndReusable) {
+  // Chunks of 1 MiB and more are mapped directly and recycled by size: every size class,
+  // odd sizes included, must come back aligned, writable and independent of a live chunk.
+  for (std::int64_t n : {131072, 131073, 1 << 20, 3 * 131072 + 5}) {
+    Chunk a = Chunk::zeros(DType::Float64, {n});
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a.raw()) % kChunkAlignment, 0u);
+    for (double v : a.values<double>()) ASSERT_EQ(v, 0.0);
+    auto w = a.mutable_values<double>();
+    for (std::int64_t i = 0; i < n; ++i) w[static_cast<std::size_t>(i)] = static_cast<double>(i);
+    a = Chunk();  // released: the next chunk of this size may reuse (and must re-zero) the buffer
+    Chunk b = Chunk::zeros(DType::Float64, {n});
+    Chunk c = Chunk::allocate(DType::Float64, {n});
+    EXPECT_NE(b.raw(), c.raw());
+    for (double v : b.values<double>()) ASSERT_EQ(v, 0.0);
+    c.mutable_values<double>()[static_cast<std::size_t>(n - 1)] = 7;
+    EXPECT_EQ(c.values<double>()[static_cast<std::size_t>(n - 1)], 7);
+  }
+}
