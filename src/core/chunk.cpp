@@ -38,7 +38,11 @@ class BufferCache {
     }
     if (bytes >= kMapBytes) {
       void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      return p == MAP_FAILED ? nullptr : p;
+      if (p == MAP_FAILED) return nullptr;
+      // Transparent huge pages where the system allows them on request: one fault per 2 MiB
+      // instead of 512 (page faults were ~15% of the NDVI demo's CPU with 4 KiB pages).
+      if (bytes >= kHugeBytes) madvise(p, bytes, MADV_HUGEPAGE);
+      return p;
     }
     return std::aligned_alloc(kChunkAlignment, bytes);
   }
@@ -58,6 +62,7 @@ class BufferCache {
  private:
   static constexpr std::size_t kMinBytes = 64 << 10;
   static constexpr std::size_t kMapBytes = 1 << 20;
+  static constexpr std::size_t kHugeBytes = 4 << 20;
   static constexpr std::size_t kCacheCap = 64 << 20;
   std::mutex mutex_;
   std::unordered_map<std::size_t, std::vector<void*>> free_;
