@@ -26,6 +26,47 @@
 #include "stac/href.hpp"
 
 namespace cubist::openeo {
+
+// The eo:bands metadata of each band (asset), as stackstac exposes it: `common_name` and
+// `center_wavelength` (micrometres) coordinates along the band dimension, which filter_bands
+// selects on. An asset's own eo:bands entry wins; else the item's eo:bands entry of that name.
+DataArray with_band_metadata(const DataArray& cube, const ItemCollection& items) {
+  if (!cube.has_dim("band")) return cube;
+  const auto bands = labels_of(cube, "band");
+  std::vector<std::string> common(bands.size());
+  std::vector<double> wavelength(bands.size(), std::numeric_limits<double>::quiet_NaN());
+  bool any_common = false, any_wavelength = false;
+  for (std::size_t b = 0; b < bands.size(); ++b) {
+    for (const auto& item : items) {
+      nlohmann::json entry;
+      if (const Asset* asset = item.find_asset(bands[b]); asset && asset->raw.is_object()) {
+        const auto eo = asset->raw.find("eo:bands");
+        if (eo != asset->raw.end() && eo->is_array() && !eo->empty() && eo->front().is_object()) entry = eo->front();
+      }
+      if (entry.is_null() && item.properties.is_object()) {
+        const auto eo = item.properties.find("eo:bands");
+        if (eo != item.properties.end() && eo->is_array())
+          for (const auto& e : *eo)
+            if (e.is_object() && e.value("name", nlohmann::json()) == bands[b]) entry = e;
+      }
+      if (!entry.is_object()) continue;
+      if (const auto c = entry.find("common_name"); c != entry.end() && c->is_string() && common[b].empty()) {
+        common[b] = c->get<std::string>();
+        any_common = true;
+      }
+      if (const auto w = entry.find("center_wavelength"); w != entry.end() && w->is_number() && std::isnan(wavelength[b])) {
+        wavelength[b] = w->get<double>();
+        any_wavelength = true;
+      }
+      if (!common[b].empty() && !std::isnan(wavelength[b])) break;
+    }
+  }
+  DataArray out = cube;
+  if (any_common) out = out.assign_coords("common_name", Coordinate::strings("band", common));
+  if (any_wavelength) out = out.assign_coords("center_wavelength", Coordinate::from_vector("band", wavelength));
+  return out;
+}
+
 namespace {
 
 bool is_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
@@ -143,45 +184,6 @@ bool item_bbox_overlaps(const Item& item, const Bounds& b) {
   return v[0] <= b.maxx && v[half] >= b.minx && v[1] <= b.maxy && v[half + 1] >= b.miny;
 }
 
-// The eo:bands metadata of each band (asset), as stackstac exposes it: `common_name` and
-// `center_wavelength` (micrometres) coordinates along the band dimension, which filter_bands
-// selects on. An asset's own eo:bands entry wins; else the item's eo:bands entry of that name.
-DataArray with_band_metadata(const DataArray& cube, const ItemCollection& items) {
-  if (!cube.has_dim("band")) return cube;
-  const auto bands = labels_of(cube, "band");
-  std::vector<std::string> common(bands.size());
-  std::vector<double> wavelength(bands.size(), std::numeric_limits<double>::quiet_NaN());
-  bool any_common = false, any_wavelength = false;
-  for (std::size_t b = 0; b < bands.size(); ++b) {
-    for (const auto& item : items) {
-      nlohmann::json entry;
-      if (const Asset* asset = item.find_asset(bands[b]); asset && asset->raw.is_object()) {
-        const auto eo = asset->raw.find("eo:bands");
-        if (eo != asset->raw.end() && eo->is_array() && !eo->empty() && eo->front().is_object()) entry = eo->front();
-      }
-      if (entry.is_null() && item.properties.is_object()) {
-        const auto eo = item.properties.find("eo:bands");
-        if (eo != item.properties.end() && eo->is_array())
-          for (const auto& e : *eo)
-            if (e.is_object() && e.value("name", nlohmann::json()) == bands[b]) entry = e;
-      }
-      if (!entry.is_object()) continue;
-      if (const auto c = entry.find("common_name"); c != entry.end() && c->is_string() && common[b].empty()) {
-        common[b] = c->get<std::string>();
-        any_common = true;
-      }
-      if (const auto w = entry.find("center_wavelength"); w != entry.end() && w->is_number() && std::isnan(wavelength[b])) {
-        wavelength[b] = w->get<double>();
-        any_wavelength = true;
-      }
-      if (!common[b].empty() && !std::isnan(wavelength[b])) break;
-    }
-  }
-  DataArray out = cube;
-  if (any_common) out = out.assign_coords("common_name", Coordinate::strings("band", common));
-  if (any_wavelength) out = out.assign_coords("center_wavelength", Coordinate::from_vector("band", wavelength));
-  return out;
-}
 
 Value load(Args& a, const std::string& url, const std::vector<std::string>& collections_hint) {
   const Extents ext = parse_extents(a);

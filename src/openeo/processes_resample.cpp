@@ -145,7 +145,7 @@ std::optional<DataArray> restack(Args& a, const DataArray& cube, const LoadProve
   so.resampling = *method;
   DataArray out;
   try {
-    out = stack(from.items, so);
+    out = with_band_metadata(stack(from.items, so), from.items);
     if (from.bbox) out = select_bounds(out, bounds_in_cube_crs(out, from.bbox->first, from.bbox->second));
   } catch (const Error& e) {
     a.fail("data", e.what());

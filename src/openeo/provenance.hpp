@@ -20,4 +20,8 @@ struct LoadProvenance {
 void remember_load(const DataArray& cube, LoadProvenance provenance);
 const LoadProvenance* load_provenance(const DataArray& cube);
 
+// Adds the items' eo:bands metadata (`common_name`, `center_wavelength`) as band coordinates, as
+// stackstac does; every cube built from items gets it (filter_bands selects on it).
+DataArray with_band_metadata(const DataArray& cube, const ItemCollection& items);
+
 }  // namespace cubist::openeo

@@ -191,5 +191,15 @@ TEST(OpenEoLoad, ResampleSpatialRestacksALoadedCube) {
   EXPECT_DOUBLE_EQ(values(doubled)[0], 2 * mean);
 }
 
+TEST(OpenEoLoad, ResampledLoadKeepsBandMetadataForFilterBands) {
+  json g = {{"l", {{"process_id", "load_stac"}, {"arguments", {{"url", catalog().item_collection.string()}, {"bands", {"red", "nir"}}}}}},
+            {"r", {{"process_id", "resample_spatial"}, {"arguments", {{"data", {{"from_node", "l"}}}, {"resolution", 20}}}}},
+            {"f", {{"process_id", "filter_bands"}, {"arguments", {{"data", {{"from_node", "r"}}}, {"wavelengths", {{0.8, 0.9}}}}}, {"result", true}}}};
+  DataArray nir = eval(g).cube;
+  EXPECT_EQ(nir.coords().at("band").string_values(), (std::vector<std::string>{"nir"}));
+  EXPECT_EQ(nir.coords().at("common_name").string_values(), (std::vector<std::string>{"nir"}));
+  EXPECT_EQ(nir.shape(), (Shape{3, 1, 2, 3}));
+}
+
 }  // namespace
 }  // namespace cubist::openeo::testing
