@@ -48,22 +48,7 @@ ChunkGrid aligned_grid(const Shape& shape, const Shape& zchunks, const Shape& of
 
 // The sink: one marker element per written chunk, its chunk i fed by data chunk i.
 graph::LayerPtr sink_layer(const std::string& name, const DataArray& data, json params) {
-  const ChunkGrid& g = data.layer()->grid;
-  Shape counts, ones(g.rank(), 1);
-  std::vector<graph::AxisDep> deps;
-  for (std::size_t a = 0; a < g.rank(); ++a) {
-    counts.push_back(g.num_chunks(a));
-    deps.push_back(graph::AxisDep::identity(static_cast<int>(a)));
-  }
-  graph::LayerSpec spec;
-  spec.label = "to_zarr-" + name;
-  spec.op = "zarr_write";
-  spec.kind = graph::LayerKind::Blockwise;
-  spec.params = std::move(params);
-  spec.inputs = {{data.layer(), std::move(deps)}};
-  spec.grid = ChunkGrid::regular(counts, ones);
-  spec.dtype = DType::UInt8;
-  return graph::make_layer(std::move(spec));
+  return graph::make_sink_layer("to_zarr-" + name, "zarr_write", std::move(params), data.layer());
 }
 
 // NaT needs a fill value to be masked back; without NaT, xarray writes none (fill_value null), so

@@ -10,6 +10,25 @@
 
 namespace cubist::graph {
 
+LayerPtr make_sink_layer(std::string label, std::string op, Params params, const LayerPtr& input) {
+  const ChunkGrid& g = input->grid;
+  Shape counts, ones(g.rank(), 1);
+  std::vector<AxisDep> deps;
+  for (std::size_t a = 0; a < g.rank(); ++a) {
+    counts.push_back(g.num_chunks(a));
+    deps.push_back(AxisDep::identity(static_cast<int>(a)));
+  }
+  LayerSpec spec;
+  spec.label = std::move(label);
+  spec.op = std::move(op);
+  spec.kind = LayerKind::Blockwise;
+  spec.params = std::move(params);
+  spec.inputs = {{input, std::move(deps)}};
+  spec.grid = ChunkGrid::regular(counts, ones);
+  spec.dtype = DType::UInt8;
+  return make_layer(std::move(spec));
+}
+
 LayerPtr make_layer(LayerSpec spec) {
   for (std::size_t s = 0; s < spec.inputs.size(); ++s) {
     const auto& in = spec.inputs[s];

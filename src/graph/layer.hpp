@@ -104,6 +104,10 @@ struct LayerSpec {
 // Validates the spec (one AxisDep per input axis, sane out axes) and computes the key.
 LayerPtr make_layer(LayerSpec spec);
 
+// A sink over `input`: op `op` runs once per input chunk (fused into the unit computing it) and
+// outputs one uint8 marker element per chunk; to_zarr and openEO's save_result write this way.
+LayerPtr make_sink_layer(std::string label, std::string op, Params params, const LayerPtr& input);
+
 // A copy of `layer` whose `constant.chunks` are filled with `constant.value` without reading
 // inputs (validated: indices within the grid; sorted and deduplicated here). The key changes.
 LayerPtr with_constant_chunks(const Layer& layer, ConstantChunks constant);

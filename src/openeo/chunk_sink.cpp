@@ -79,22 +79,9 @@ class Registered {
 
 void write_chunks(const DataArray& data, ChunkWriter& writer, const ComputeOptions& compute, ComputeStats* stats) {
   const Registered registered(writer);
-  const ChunkGrid& g = data.chunks();
-  Shape counts, ones(g.rank(), 1);
-  std::vector<graph::AxisDep> deps;
-  for (std::size_t a = 0; a < g.rank(); ++a) {
-    counts.push_back(g.num_chunks(a));
-    deps.push_back(graph::AxisDep::identity(static_cast<int>(a)));
-  }
-  graph::LayerSpec spec;
-  spec.label = "save_result";
-  spec.op = "openeo_write_chunk";
-  spec.kind = graph::LayerKind::Blockwise;  // fuses into the unit computing the chunk
-  spec.params = {{"sink", registered.token()}};
-  spec.inputs = {{data.layer(), std::move(deps)}};
-  spec.grid = ChunkGrid::regular(counts, ones);
-  spec.dtype = DType::UInt8;
-  DataArray::from_layer(graph::make_layer(std::move(spec)), data.dims()).compute(compute, stats);
+  // Fuses into the unit computing each chunk.
+  auto sink = graph::make_sink_layer("save_result", "openeo_write_chunk", {{"sink", registered.token()}}, data.layer());
+  DataArray::from_layer(std::move(sink), data.dims()).compute(compute, stats);
 }
 
 }  // namespace cubist::openeo
