@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 #include "openeo/process_graph.hpp"
@@ -60,6 +61,17 @@ std::vector<double> values(const DataArray& a) {
   DataArray c = a.astype(DType::Float64).compute();
   auto s = c.values<double>();
   return {s.begin(), s.end()};
+}
+
+double cell(int t, int b, int y, int x) { return 10.0 * t + 3 * y + x + (b ? 100 : 0); }
+
+void expect_values(const DataArray& a, const std::vector<double>& want) {
+  const auto got = values(a);
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got[i])) << "at " << i << ": " << got[i];
+    else EXPECT_NEAR(got[i], want[i], 1e-9) << "at " << i;
+  }
 }
 
 std::string validation_error(const nlohmann::json& doc) {

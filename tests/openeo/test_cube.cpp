@@ -35,17 +35,6 @@ DataArray on_cube(const std::string& pid, json args, const DataArray& cube = sma
   return v.cube;
 }
 
-// red (b = 0) or nir (b = 1) at t, y, x.
-double cell(int t, int b, int y, int x) { return 10.0 * t + 3 * y + x + (b ? 100 : 0); }
-
-void expect_values(const DataArray& a, const std::vector<double>& want) {
-  const auto got = values(a);
-  ASSERT_EQ(got.size(), want.size());
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got[i])) << "at " << i << ": " << got[i];
-    else EXPECT_NEAR(got[i], want[i], 1e-9) << "at " << i;
-  }
-}
 
 // Values over (band, y, x) from f(b, y, x).
 template <class F> std::vector<double> per_band_pixel(F f) {

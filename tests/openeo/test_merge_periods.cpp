@@ -29,16 +29,6 @@ json callback(const std::string& pid, json args) {
   return {{"process_graph", {{"r", {{"process_id", pid}, {"arguments", std::move(args)}, {"result", true}}}}}};
 }
 
-double cell(int t, int b, int y, int x) { return 10.0 * t + 3 * y + x + (b ? 100 : 0); }
-
-void expect_values(const DataArray& a, const std::vector<double>& want) {
-  const auto got = values(a);
-  ASSERT_EQ(got.size(), want.size());
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got[i])) << "at " << i << ": " << got[i];
-    else EXPECT_NEAR(got[i], want[i], 1e-9) << "at " << i;
-  }
-}
 
 std::string error_of(const std::function<void()>& f) {
   try {
