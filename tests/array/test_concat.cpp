@@ -7,6 +7,7 @@
 
 #include "cubist/cubist.hpp"
 #include "graph/layer.hpp"
+#include "../test_support/error_of.hpp"
 
 namespace cubist {
 namespace {
@@ -107,14 +108,7 @@ TEST(Concat, EmptyInputsContributeNothing) {
   EXPECT_EQ(r.compute().values<double>()[4], 101.0);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_support::error_of;
 
 TEST(Concat, ErrorsNameTheDimensionOrCoordinate) {
   const DataArray a = series(0, 2, 3), b = series(2, 2, 4);

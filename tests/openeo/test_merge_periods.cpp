@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "cubist/datetime.hpp"
+#include "../test_support/error_of.hpp"
 #include "helpers.hpp"
 #include "openeo/chunk_sink.hpp"
 #include "openeo/gtiff.hpp"
@@ -30,14 +31,7 @@ json callback(const std::string& pid, json args) {
 }
 
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_support::error_of;
 
 // merge_cubes(cube1, cube2[, overlap_resolver = <resolver>(x, y)]).
 DataArray merge(const DataArray& c1, const DataArray& c2, const std::string& resolver = "") {

@@ -7,6 +7,8 @@
 #include <string>
 #include <unistd.h>
 
+#include "../test_support/error_of.hpp"
+
 namespace stac_test {
 
 using nlohmann::json;
@@ -36,16 +38,7 @@ inline json make_item(const std::string& id, const std::string& datetime, int ep
           {"assets", a}};
 }
 
-// The message of the E that f throws, or "(no error)".
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using cubist::test_support::error_of;
 
 // A fresh empty directory under the system temp dir, removed by the caller if it wants.
 inline std::filesystem::path temp_dir(const std::string& name) {
