@@ -242,7 +242,7 @@ struct HttpClient::Impl {
   [[noreturn]] void throw_status(const Request& req, const HttpResponse& r) const {
     // Retryable statuses got every attempt; others were final at the first.
     const int attempts = retryable_status(r.status) ? options.max_retries + 1 : 1;
-    throw IOError(fmt::format("HTTP {} from {} {}{}: {}", r.status, req.method, req.url,
+    throw HttpStatusError(r.status, fmt::format("HTTP {} from {} {}{}: {}", r.status, req.method, req.url,
                               attempts > 1 ? fmt::format(" after {} attempts", attempts) : "",
                               excerpt(r.body)));
   }

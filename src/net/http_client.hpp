@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cubist/error.hpp"
+
 namespace cubist::net {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -29,6 +31,16 @@ struct HttpResponse {
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names, of the final response
   std::string url;                             // effective URL after redirects
+};
+
+// A final non-2xx answer; callers that react to a status (405: try another method) catch this.
+class HttpStatusError : public IOError {
+ public:
+  HttpStatusError(long status, const std::string& message) : IOError(message), status_(status) {}
+  long status() const { return status_; }
+
+ private:
+  long status_;
 };
 
 struct HttpStats {

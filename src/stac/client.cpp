@@ -172,8 +172,20 @@ ItemCollection StacClient::search(const SearchParameters& params, const SearchPr
   std::vector<Item> items;
   const std::int64_t max_items = params.max_items.value_or(-1);
   std::string previous;
+  bool first_page = true;
   while (true) {
-    json page = im.fetch(method, target, body, extra, "a STAC ItemCollection");
+    json page;
+    try {
+      page = im.fetch(method, target, body, extra, "a STAC ItemCollection");
+    } catch (const net::HttpStatusError& e) {
+      // Some APIs list POST on the search link but answer 405; when the caller left the method
+      // to us, the same search goes out once more as GET.
+      if (!(first_page && params.method == SearchMethod::Auto && method == "POST" && e.status() == 405)) throw;
+      method = "GET";
+      target = stac::append_query(search_url, stac::search_query_string(body));
+      page = im.fetch(method, target, body, extra, "a STAC ItemCollection");
+    }
+    first_page = false;
     check_page(page, method, target);
     for (const auto& f : page["features"]) {
       try {

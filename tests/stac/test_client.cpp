@@ -172,6 +172,37 @@ TEST(StacClient, PostPagingMergesOnlyWhenAsked) {
   EXPECT_EQ(json::parse(first_query(rec.requests[0], "intersects")), *p.intersects);
 }
 
+TEST(StacClient, PostAnswered405FallsBackToGetOnlyWhenTheMethodWasLeftToUs) {
+  net::HttpServer server;
+  Recorder rec;
+  server.route("GET", "/", [](const net::ServerRequest& r) { return ok(landing(r.base_url, /*post=*/true)); });
+  server.route("POST", "/search", [&](const net::ServerRequest& r) {
+    rec.add(r);
+    return net::ServerResponse{405, "Method Not Allowed", "text/plain"};
+  });
+  server.route("GET", "/search", [&](const net::ServerRequest& r) {
+    rec.add(r);
+    return ok(page(0, 3));
+  });
+  server.start();
+  auto client = StacClient::open(server.base_url() + "/", fast_retries());
+  SearchParameters p;
+  p.collections = {"sentinel-2-l2a"};
+  p.datetime = "2023-05-01/2023-05-31";
+  EXPECT_EQ(client.search(p).size(), 3u);
+  ASSERT_EQ(rec.requests.size(), 2u);
+  EXPECT_EQ(rec.requests[0].method, "POST");
+  EXPECT_EQ(rec.requests[1].method, "GET");
+  EXPECT_EQ(first_query(rec.requests[1], "collections"), "sentinel-2-l2a");
+  // The GET carries the same search as the refused POST body.
+  EXPECT_EQ(first_query(rec.requests[1], "datetime"),
+            json::parse(rec.requests[0].body).at("datetime").get<std::string>());
+
+  // A caller who asked for POST gets the server's answer, not a silent change of method.
+  p.method = SearchMethod::Post;
+  EXPECT_NE(error_of([&] { client.search(p); }).find("HTTP 405 from POST"), std::string::npos);
+}
+
 TEST(StacClient, RetriesOn503) {
   net::HttpServer server;
   std::atomic<int> calls{0};
