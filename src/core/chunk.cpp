@@ -1,24 +1,27 @@
 #include "cubist/chunk.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
 #include <limits>
 #include <mutex>
 #include <sys/mman.h>
-#include <unordered_map>
+#include <unistd.h>
 #include <vector>
+
+#include "core/buffer_cache.hpp"
 
 namespace cubist {
 namespace {
 
-// Freed chunk buffers of the same size are reused: a pipeline allocates the same chunk shapes
-// over and over, and fresh pages cost a page fault and a kernel memset each (measured ~20% of
-// a reduction's time). Bounded, so the cache never holds more than kCacheCap bytes.
+// Freed chunk buffers are kept for reuse by size under BufferCachePolicy (core/buffer_cache.hpp):
+// fresh pages cost a page fault and the kernel zeroing them, which for a Zarr decoder took more
+// CPU than lz4 itself; the policy never lets the cache raise the process's peak memory.
 // Buffers of kMapBytes and more are mapped directly rather than taken from malloc: malloc keeps
 // freed multi-MB blocks inside its arenas (its mmap threshold grows to 32 MiB as other code
 // frees large blocks), so a pipeline's peak of chunk bytes stayed resident long after the chunks
-// were released; unmapped buffers go back to the system at once.
+// were released; what the policy releases goes back to the system at once.
 class BufferCache {
  public:
   static BufferCache& instance() {
@@ -27,14 +30,14 @@ class BufferCache {
   }
   void* take(std::size_t bytes) {
     if (bytes >= kMinBytes) {
-      std::lock_guard lock(mutex_);
-      auto it = free_.find(bytes);
-      if (it != free_.end() && !it->second.empty()) {
-        void* p = it->second.back();
-        it->second.pop_back();
-        cached_ -= bytes;
-        return p;
+      std::vector<detail::BufferCachePolicy::Buffer> release;
+      void* p;
+      {
+        std::lock_guard lock(mutex_);
+        p = policy_.take(bytes, detail::BufferCachePolicy::Clock::now(), release);
       }
+      free_all(release);
+      if (p) return p;
     }
     if (bytes >= kMapBytes) {
       void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -49,24 +52,39 @@ class BufferCache {
   }
   void give(void* p, std::size_t bytes) {
     if (bytes >= kMinBytes) {
-      std::lock_guard lock(mutex_);
-      if (cached_ + bytes <= kCacheCap) {
-        free_[bytes].push_back(p);
-        cached_ += bytes;
-        return;
+      std::vector<detail::BufferCachePolicy::Buffer> release;
+      bool kept;
+      {
+        std::lock_guard lock(mutex_);
+        kept = policy_.give(p, bytes, detail::BufferCachePolicy::Clock::now(), release);
       }
+      free_all(release);
+      if (kept) return;
     }
-    if (bytes >= kMapBytes) munmap(p, bytes);
-    else std::free(p);
+    free_one(p, bytes);
   }
 
  private:
   static constexpr std::size_t kMinBytes = 64 << 10;
   static constexpr std::size_t kMapBytes = 1 << 20;
-  static constexpr std::size_t kCacheCap = 64 << 20;
+
+  // An eighth of physical memory, at least 64 MiB and at most 4 GiB: room for a persisted result
+  // of a few GB to be recycled chunk for chunk by the next one of the same shape.
+  static std::size_t cache_cap() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    const std::size_t ram = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) : 0;
+    return std::clamp<std::size_t>(ram / 8, std::size_t{64} << 20, std::size_t{4} << 30);
+  }
+  static void free_one(void* p, std::size_t bytes) {
+    if (bytes >= kMapBytes) munmap(p, bytes);
+    else std::free(p);
+  }
+  static void free_all(const std::vector<detail::BufferCachePolicy::Buffer>& buffers) {
+    for (const auto& b : buffers) free_one(b.p, b.bytes);
+  }
+
   std::mutex mutex_;
-  std::unordered_map<std::size_t, std::vector<void*>> free_;
-  std::size_t cached_ = 0;
+  detail::BufferCachePolicy policy_{cache_cap(), std::chrono::seconds(5)};
 };
 
 }  // namespace

@@ -1,0 +1,95 @@
+// Which freed chunk buffers to keep for reuse, and which to give back to the system.
+//
+// A pipeline allocates the same chunk sizes over and over, and a fresh page costs a page fault
+// plus the kernel zeroing it: for a decoder writing 1 GB of chunks, zeroing fresh pages took more
+// CPU than lz4 itself (measured, session 4). Reusing a freed buffer of the same size costs neither.
+// Keeping freed buffers must not raise the process's peak memory, so the policy is:
+//   - a miss (no cached buffer of that size) first releases cached buffers, oldest first, until
+//     as many bytes as requested are released (or the cache is empty): mapped plus cached bytes
+//     then never exceed the peak of live chunk bytes (plus one buffer's rounding), so the cache
+//     only holds memory the process already had at its peak;
+//   - buffers idle longer than `max_idle` are released on the next call;
+//   - never more than `cap` bytes are cached.
+// Bookkeeping only: the owner maps and frees the memory (outside its lock).
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <list>
+#include <unordered_map>
+#include <vector>
+
+namespace cubist::detail {
+
+class BufferCachePolicy {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Buffer {
+    void* p = nullptr;
+    std::size_t bytes = 0;
+  };
+
+  BufferCachePolicy(std::size_t cap, Clock::duration max_idle) : cap_(cap), max_idle_(max_idle) {}
+
+  // A cached buffer of exactly `bytes`, or nullptr (then `release` holds the buffers the caller
+  // must free before allocating, so the new buffer replaces cached memory instead of adding to it).
+  void* take(std::size_t bytes, Clock::time_point now, std::vector<Buffer>& release) {
+    release_idle(now, release);
+    if (auto it = by_size_.find(bytes); it != by_size_.end() && !it->second.empty()) {
+      auto entry = it->second.back();  // the most recently freed: likeliest still in cache
+      it->second.pop_back();
+      void* p = entry->p;
+      cached_ -= bytes;
+      order_.erase(entry);
+      return p;
+    }
+    std::size_t freed = 0;
+    while (freed < bytes && !order_.empty()) freed += pop_oldest(release);
+    return nullptr;
+  }
+
+  // Keeps `p` for reuse (true), or returns false when the caller must free it; `release` gets
+  // idle buffers to free either way.
+  bool give(void* p, std::size_t bytes, Clock::time_point now, std::vector<Buffer>& release) {
+    release_idle(now, release);
+    if (bytes > cap_) return false;
+    while (cached_ + bytes > cap_) pop_oldest(release);
+    order_.push_back({p, bytes, now});
+    by_size_[bytes].push_back(std::prev(order_.end()));
+    cached_ += bytes;
+    return true;
+  }
+
+  std::size_t cached_bytes() const { return cached_; }
+
+ private:
+  struct Entry {
+    void* p;
+    std::size_t bytes;
+    Clock::time_point freed_at;
+  };
+  using Order = std::list<Entry>;  // oldest first
+
+  std::size_t pop_oldest(std::vector<Buffer>& release) {
+    const Entry e = order_.front();
+    // Same-size entries are queued in the order they were freed, so this one is at its front.
+    auto& same = by_size_[e.bytes];
+    same.pop_front();
+    if (same.empty()) by_size_.erase(e.bytes);
+    order_.pop_front();
+    cached_ -= e.bytes;
+    release.push_back({e.p, e.bytes});
+    return e.bytes;
+  }
+  void release_idle(Clock::time_point now, std::vector<Buffer>& release) {
+    while (!order_.empty() && now - order_.front().freed_at > max_idle_) pop_oldest(release);
+  }
+
+  std::size_t cap_;
+  Clock::duration max_idle_;
+  Order order_;
+  std::unordered_map<std::size_t, std::deque<Order::iterator>> by_size_;
+  std::size_t cached_ = 0;
+};
+
+}  // namespace cubist::detail

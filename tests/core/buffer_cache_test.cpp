@@ -1,0 +1,95 @@
+// The freed-buffer cache policy: reuse by exact size, never more memory than the peak of live
+// buffers, idle buffers and the cap released.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <vector>
+
+#include "core/buffer_cache.hpp"
+
+using cubist::detail::BufferCachePolicy;
+using namespace std::chrono_literals;
+
+namespace {
+void* tag(int i) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(0x1000 * i)); }
+std::size_t total(const std::vector<BufferCachePolicy::Buffer>& v) {
+  std::size_t n = 0;
+  for (const auto& b : v) n += b.bytes;
+  return n;
+}
+}  // namespace
+
+TEST(BufferCachePolicy, ReusesTheMostRecentBufferOfTheSameSize) {
+  BufferCachePolicy cache(1 << 30, 5s);
+  auto t = BufferCachePolicy::Clock::now();
+  std::vector<BufferCachePolicy::Buffer> release;
+  EXPECT_TRUE(cache.give(tag(1), 4096, t, release));
+  EXPECT_TRUE(cache.give(tag(2), 4096, t, release));
+  EXPECT_TRUE(cache.give(tag(3), 8192, t, release));
+  EXPECT_EQ(cache.take(4096, t, release), tag(2));
+  EXPECT_EQ(cache.take(4096, t, release), tag(1));
+  EXPECT_TRUE(release.empty());
+  EXPECT_EQ(cache.cached_bytes(), 8192u);
+}
+
+TEST(BufferCachePolicy, AMissReleasesAtLeastTheRequestedBytesOldestFirst) {
+  BufferCachePolicy cache(1 << 30, 5s);
+  auto t = BufferCachePolicy::Clock::now();
+  std::vector<BufferCachePolicy::Buffer> release;
+  for (int i = 1; i <= 4; ++i) cache.give(tag(i), 1000, t + std::chrono::milliseconds(i), release);
+  // 2500 bytes of another size: three cached buffers go, so mapped + cached bytes do not grow.
+  EXPECT_EQ(cache.take(2500, t + 10ms, release), nullptr);
+  ASSERT_EQ(release.size(), 3u);
+  EXPECT_EQ(release[0].p, tag(1));
+  EXPECT_EQ(release[2].p, tag(3));
+  EXPECT_EQ(cache.cached_bytes(), 1000u);
+  EXPECT_EQ(cache.take(1000, t + 10ms, release), tag(4));
+}
+
+TEST(BufferCachePolicy, MemoryNeverExceedsThePeakOfLiveBuffers) {
+  // Alternating phases of different chunk sizes: live + cached stays within the live peak.
+  BufferCachePolicy cache(1 << 30, 1h);
+  auto t = BufferCachePolicy::Clock::now();
+  std::vector<BufferCachePolicy::Buffer> release;
+  std::size_t live = 0, peak_live = 0, mapped = 0;
+  int next = 1;
+  for (std::size_t size : {3000u, 5000u, 3000u, 7000u, 1000u}) {
+    std::vector<void*> held;
+    for (int i = 0; i < 20; ++i) {
+      release.clear();
+      void* p = cache.take(size, t, release);
+      mapped -= total(release);
+      if (!p) {
+        p = tag(next++);
+        mapped += size;
+      }
+      held.push_back(p);
+      live += size;
+      peak_live = std::max(peak_live, live);
+      EXPECT_LE(mapped, peak_live + size);
+    }
+    for (void* p : held) {
+      release.clear();
+      ASSERT_TRUE(cache.give(p, size, t, release));
+      mapped -= total(release);
+      live -= size;
+    }
+  }
+  EXPECT_LE(mapped, peak_live + 7000);
+}
+
+TEST(BufferCachePolicy, IdleBuffersAndTheCapAreReleased) {
+  BufferCachePolicy cache(10000, 5s);
+  auto t = BufferCachePolicy::Clock::now();
+  std::vector<BufferCachePolicy::Buffer> release;
+  EXPECT_FALSE(cache.give(tag(1), 20000, t, release));  // larger than the cap: the caller frees it
+  cache.give(tag(2), 6000, t, release);
+  cache.give(tag(3), 6000, t + 1s, release);  // over the cap: the oldest goes
+  ASSERT_EQ(release.size(), 1u);
+  EXPECT_EQ(release[0].p, tag(2));
+  release.clear();
+  EXPECT_EQ(cache.take(6000, t + 7s, release), nullptr);  // idle for 6 s: released, not reused
+  ASSERT_EQ(release.size(), 1u);
+  EXPECT_EQ(release[0].p, tag(3));
+  EXPECT_EQ(cache.cached_bytes(), 0u);
+}
