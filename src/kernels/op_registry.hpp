@@ -61,6 +61,15 @@ struct OpDef {
   std::function<std::optional<nlohmann::json>(const nlohmann::json& params, const Shape& shape,
                                               const std::vector<graph::AxisWindow>& window)>
       window = nullptr;
+  // Set by ops that can take their inputs one at a time, each independently of the others
+  // (gather: rechunk, isel). The runtime then calls it as each input completes, with ctx.inputs
+  // holding only that input, and releases the input at once instead of holding all of them until
+  // the last one exists. `out` starts empty (Chunk()) and the op allocates it on the first call;
+  // after every input has been added (or after one call with no inputs, for a task without any),
+  // `out` must equal what run() returns for all the inputs. Calls for one task never overlap.
+  // Returns how many bytes of `out` the call wrote: fresh pages are touched only as they are
+  // written, so the runtime counts a partial result by what has been written into it.
+  std::function<std::size_t(const TaskContext& ctx, Chunk& out)> accumulate = nullptr;
 };
 
 class OpRegistry {

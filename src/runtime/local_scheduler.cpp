@@ -41,6 +41,7 @@ struct Run {
   std::vector<const kernels::OpDef*> ops;
   std::vector<std::shared_ptr<const void>> prepared;
   std::vector<std::uint32_t> dependents_begin, dependents;  // reverse unit edges
+  std::vector<std::uint32_t> dependent_edge;  // per reverse edge: its index into g.unit_deps
   std::unique_ptr<std::atomic<std::uint32_t>[]> waiting, remaining_consumers;
   std::vector<char> keep;  // units holding a requested output
   std::vector<Chunk> results;
@@ -49,6 +50,19 @@ struct Run {
   std::vector<std::uint32_t> inputs_begin;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> inputs;
   std::int64_t budget = 0;
+  // Streamed units (their first member's op has OpDef::accumulate): the first stream_edges[u]
+  // entries of u's unit_deps are that member's inputs, each added to the unit's accumulator as
+  // soon as its producer finishes and then released (the edge is consumed there, not when u runs).
+  std::vector<std::uint32_t> stream_edges;
+  // An accumulator counts as held by the bytes written into it so far (its pages are touched
+  // only as they are written), and in full once the unit runs.
+  struct Stream {
+    std::mutex mutex;
+    Chunk acc;
+    std::atomic<std::int64_t> filled{0};
+  };
+  std::vector<std::unique_ptr<Stream>> streams;
+  std::atomic<std::int64_t> open_streams{0}, peak_open_streams{0};
   // Scheduling state, guarded by sched_mutex: ready units by (priority, unit), units running,
   // and pool jobs ("tokens") that are running or queued; each token runs ready units until
   // choose_unit gives it none.
@@ -70,12 +84,15 @@ struct Run {
   static void job(void* ctx, std::uint64_t) { static_cast<Run*>(ctx)->drive(); }
 
   // Bytes held after u ran minus before: its result, less the inputs it is the last consumer of.
+  // A streamed unit already holds the filled part of its accumulator. (A result added to
+  // accumulators is released at once but moves into them, so it counts as kept.)
   std::int64_t growth(std::uint32_t u) const {
     std::int64_t g = unit_bytes[u];
     for (auto i = inputs_begin[u]; i < inputs_begin[u + 1]; ++i) {
       const auto [v, edges] = inputs[i];
       if (!keep[v] && remaining_consumers[v].load(std::memory_order_relaxed) == edges) g -= unit_bytes[v];
     }
+    if (streams[u]) g -= streams[u]->filled.load(std::memory_order_relaxed);
     return g;
   }
 
@@ -149,7 +166,10 @@ struct Run {
     }
   }
 
-  Chunk run_task(std::uint32_t t, const std::vector<std::pair<std::uint32_t, Chunk>>& local) {
+  // Runs task t on its inputs, or, with `acc`, adds just its input `only` (or none, when nullopt)
+  // to the accumulator through OpDef::accumulate.
+  Chunk run_task(std::uint32_t t, const std::vector<std::pair<std::uint32_t, Chunk>>& local, Chunk* acc = nullptr,
+                 std::optional<std::uint32_t> only = std::nullopt, std::size_t* written = nullptr) {
     const graph::Task& task = g.tasks[t];
     const graph::Layer& layer = *g.layers[task.layer];
     const std::size_t rank = layer.rank();
@@ -172,9 +192,10 @@ struct Run {
       off[a] = layer.grid.offset(a, idx[a]);
       shape[a] = layer.grid.chunks(a)[static_cast<std::size_t>(idx[a])];
     }
-    inputs.resize(ndeps);
-    packed.assign(ndeps, Chunk());
-    for (std::size_t k = 0; k < ndeps; ++k) {
+    const std::size_t first = only ? *only : 0, end = only ? *only + 1 : (acc ? 0 : ndeps);
+    inputs.resize(end - first);
+    packed.assign(end - first, Chunk());
+    for (std::size_t k = first; k < end; ++k) {
       const std::uint32_t dep = g.deps[task.dep_begin + k];
       const graph::Task& dt = g.tasks[dep];
       const graph::Layer& dl = *g.layers[dt.layer];
@@ -183,8 +204,8 @@ struct Run {
         if (id == dep) c = &chunk;
       if (!c) c = &results[g.unit_of_task[dep]];
       if (!c->is_contiguous() && !ops[task.layer]->strided_inputs) {
-        packed[k] = c->contiguous();
-        c = &packed[k];
+        packed[k - first] = c->contiguous();
+        c = &packed[k - first];
       }
       std::span<std::int64_t> doff(s + used, dl.rank());
       used += dl.rank();
@@ -194,7 +215,7 @@ struct Run {
         doff[a] = dl.grid.offset(a, l % n);
         l /= n;
       }
-      inputs[k] = kernels::TaskInput{c, g.dep_slot[task.dep_begin + k], doff};
+      inputs[k - first] = kernels::TaskInput{c, g.dep_slot[task.dep_begin + k], doff};
     }
     kernels::TaskContext ctx;
     ctx.prepared = prepared[task.layer].get();
@@ -203,13 +224,21 @@ struct Run {
     ctx.chunk_index = idx;
     ctx.out_offset = off;
     ctx.out_shape = shape;
-    ctx.inputs = std::span<const kernels::TaskInput>(inputs.data(), ndeps);
+    ctx.inputs = std::span<const kernels::TaskInput>(inputs.data(), end - first);
+    if (acc) {
+      *written = ops[task.layer]->accumulate(ctx, *acc);
+      return Chunk();
+    }
     Chunk out = ops[task.layer]->run(ctx);
+    check_result(layer, out, shape);
+    return out;
+  }
+
+  static void check_result(const graph::Layer& layer, const Chunk& out, std::span<const std::int64_t> shape) {
     if (out.dtype() != layer.dtype || out.shape() != Shape(shape.begin(), shape.end()))
       throw Error(fmt::format("op returned a {} chunk of shape {}, expected {} {}", dtype_name(out.dtype()),
                               shape_to_string(out.shape()), dtype_name(layer.dtype),
                               shape_to_string(Shape(shape.begin(), shape.end()))));
-    return out;
   }
 
   void fail(std::uint32_t t) {
@@ -240,7 +269,13 @@ struct Run {
       try {
         for (auto m = first; m < last; ++m) {
           t = g.unit_members[m];
-          Chunk c = run_task(t, local);
+          Chunk c;
+          if (m == first && streams[u]) {
+            c = finish_stream(u, t);  // its inputs were added (and released) as they completed
+          } else {
+            c = run_task(t, local);
+            account(static_cast<std::int64_t>(c.nbytes()));
+          }
           // A fused member's only consumer is the next member that reads it: drop it once read.
           const graph::Task& task = g.tasks[t];
           std::erase_if(local, [&](const auto& entry) {
@@ -251,7 +286,6 @@ struct Run {
               }
             return false;
           });
-          account(static_cast<std::int64_t>(c.nbytes()));
           if (m + 1 == last) results[u] = std::move(c);
           else local.emplace_back(t, std::move(c));
         }
@@ -260,18 +294,18 @@ struct Run {
         fail(t);
       }
     }
-    // Release inputs whose last consumer this was, then wake the units that waited on this one.
-    for (auto d = g.unit_dep_begin[u]; d < g.unit_dep_begin[u + 1]; ++d) {
-      auto v = g.unit_deps[d];
-      if (remaining_consumers[v].fetch_sub(1) == 1 && !keep[v]) {
-        account(-static_cast<std::int64_t>(results[v].nbytes()));
-        results[v] = Chunk();
-      }
-    }
+    // Release inputs whose last consumer this was (stream edges were consumed when added), hand
+    // this result to the accumulators waiting for it, then wake the units that waited on this one.
+    for (auto d = g.unit_dep_begin[u] + stream_edges[u]; d < g.unit_dep_begin[u + 1]; ++d) consume(g.unit_deps[d]);
     thread_local std::vector<std::uint32_t> woken;
     woken.clear();
     for (auto d = dependents_begin[u]; d < dependents_begin[u + 1]; ++d) {
       auto w = dependents[d];
+      const std::uint32_t edge = dependent_edge[d] - g.unit_dep_begin[w];
+      if (edge < stream_edges[w]) {
+        feed(w, edge);
+        consume(u);
+      }
       if (waiting[w].fetch_sub(1) == 1) woken.push_back(w);
     }
     done.fetch_add(1);
@@ -288,6 +322,62 @@ struct Run {
     }
     submit_tokens(add);
     return next;
+  }
+
+  // One consumer edge of v is done: release v's result when it was the last.
+  void consume(std::uint32_t v) {
+    if (remaining_consumers[v].fetch_sub(1) == 1 && !keep[v]) {
+      account(-static_cast<std::int64_t>(results[v].nbytes()));
+      results[v] = Chunk();
+    }
+  }
+
+  // Adds input `edge` of streamed unit w (its producer has just finished) to w's accumulator.
+  void feed(std::uint32_t w, std::uint32_t edge) {
+    if (failed.load(std::memory_order_relaxed)) return;
+    Stream& s = *streams[w];
+    const std::uint32_t t = g.unit_members[g.unit_begin[w]];
+    std::lock_guard lock(s.mutex);
+    try {
+      add_to(s, t, edge);
+    } catch (...) {
+      fail(t);
+    }
+  }
+
+  // Called with s.mutex held.
+  void add_to(Stream& s, std::uint32_t t, std::optional<std::uint32_t> edge) {
+    const bool fresh = s.acc.empty();
+    std::size_t written = 0;
+    run_task(t, {}, &s.acc, edge, &written);
+    const auto filled = s.filled.load(std::memory_order_relaxed);
+    const auto add = std::min(static_cast<std::int64_t>(written), static_cast<std::int64_t>(s.acc.nbytes()) - filled);
+    s.filled.store(filled + add, std::memory_order_relaxed);
+    account(add);
+    if (fresh && !s.acc.empty()) {
+      auto open = open_streams.fetch_add(1) + 1;
+      auto peak = peak_open_streams.load(std::memory_order_relaxed);
+      while (open > peak && !peak_open_streams.compare_exchange_weak(peak, open)) {
+      }
+    }
+  }
+
+  // The streamed member's result: its accumulator (made now when it had no inputs at all).
+  Chunk finish_stream(std::uint32_t u, std::uint32_t t) {
+    Stream& s = *streams[u];
+    std::lock_guard lock(s.mutex);
+    if (s.acc.empty()) add_to(s, t, std::nullopt);
+    Chunk c = std::move(s.acc);
+    s.acc = Chunk();
+    account(static_cast<std::int64_t>(c.nbytes()) - s.filled.load(std::memory_order_relaxed));
+    s.filled.store(0, std::memory_order_relaxed);
+    open_streams.fetch_sub(1);
+    const graph::Layer& layer = *g.layers[g.tasks[t].layer];
+    const auto idx = layer.grid.unravel(g.tasks[t].chunk);
+    std::vector<std::int64_t> shape(idx.size());
+    for (std::size_t a = 0; a < idx.size(); ++a) shape[a] = layer.grid.chunks(a)[static_cast<std::size_t>(idx[a])];
+    check_result(layer, c, shape);
+    return c;
   }
 
   void account(std::int64_t bytes) {
@@ -333,25 +423,39 @@ std::vector<std::vector<Chunk>> execute(const TaskGraph& g, const ExecuteOptions
   for (std::size_t u = 0; u < nu; ++u) count[u + 1] += count[u];
   run.dependents_begin = count;
   run.dependents.resize(g.unit_deps.size());
+  run.dependent_edge.resize(g.unit_deps.size());
   for (std::size_t u = 0; u < nu; ++u)
-    for (auto d = g.unit_dep_begin[u]; d < g.unit_dep_begin[u + 1]; ++d)
+    for (auto d = g.unit_dep_begin[u]; d < g.unit_dep_begin[u + 1]; ++d) {
+      run.dependent_edge[count[g.unit_deps[d]]] = d;
       run.dependents[count[g.unit_deps[d]]++] = static_cast<std::uint32_t>(u);
+    }
   run.keep.assign(nu, 0);
   for (const auto& ot : g.output_tasks)
     for (auto t : ot)
       if (t != UINT32_MAX) run.keep[g.unit_of_task[t]] = 1;
   run.results.resize(nu);
   run.budget = options.memory_budget > 0 ? options.memory_budget : default_memory_budget();
-  run.unit_bytes.resize(nu);
-  run.inputs_begin.assign(1, 0);
-  for (std::uint32_t u = 0; u < nu; ++u) {
-    const graph::Task& t = g.tasks[g.unit_members[g.unit_begin[u + 1] - 1]];
+  auto chunk_bytes = [&](const graph::Task& t) {
     const graph::Layer& l = *g.layers[t.layer];
     std::int64_t n = static_cast<std::int64_t>(itemsize(l.dtype));
     const auto idx = l.grid.unravel(t.chunk);
     for (std::size_t a = 0; a < idx.size(); ++a) n *= l.grid.chunks(a)[static_cast<std::size_t>(idx[a])];
-    run.unit_bytes[u] = n;
-    std::vector<std::uint32_t> deps(g.unit_deps.begin() + g.unit_dep_begin[u], g.unit_deps.begin() + g.unit_dep_begin[u + 1]);
+    return n;
+  };
+  run.unit_bytes.resize(nu);
+  run.stream_edges.assign(nu, 0);
+  run.streams.resize(nu);
+  run.inputs_begin.assign(1, 0);
+  for (std::uint32_t u = 0; u < nu; ++u) {
+    run.unit_bytes[u] = chunk_bytes(g.tasks[g.unit_members[g.unit_begin[u + 1] - 1]]);
+    // The first member reads only outside units (fused producers come before their consumer).
+    const graph::Task& head = g.tasks[g.unit_members[g.unit_begin[u]]];
+    if (options.stream_inputs && run.ops[head.layer]->accumulate) {
+      run.stream_edges[u] = head.dep_end - head.dep_begin;
+      run.streams[u] = std::make_unique<Run::Stream>();
+    }
+    std::vector<std::uint32_t> deps(g.unit_deps.begin() + g.unit_dep_begin[u] + run.stream_edges[u],
+                                    g.unit_deps.begin() + g.unit_dep_begin[u + 1]);
     std::sort(deps.begin(), deps.end());
     for (std::size_t i = 0; i < deps.size();) {
       std::size_t e = i;
@@ -384,7 +488,9 @@ std::vector<std::vector<Chunk>> execute(const TaskGraph& g, const ExecuteOptions
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (options.on_progress) options.on_progress({nu, nu, seconds});
-  if (stats) *stats = {g.tasks.size(), nu, seconds, static_cast<std::size_t>(run.peak_bytes.load())};
+  if (stats)
+    *stats = {g.tasks.size(), nu, seconds, static_cast<std::size_t>(run.peak_bytes.load()),
+              static_cast<std::size_t>(run.peak_open_streams.load())};
   if (run.error) std::rethrow_exception(run.error);
 
   std::vector<std::vector<Chunk>> out;

@@ -13,10 +13,7 @@ std::optional<std::size_t> choose_unit(std::span<const UnitCandidate> ready, std
   for (std::size_t i = 0; i < ready.size(); ++i)
     if (ready[i].growth <= 0 || held_bytes + ready[i].growth <= budget_bytes) return i;
   if (anything_running) return std::nullopt;
-  std::size_t least = 0;
-  for (std::size_t i = 1; i < ready.size(); ++i)
-    if (ready[i].growth < ready[least].growth) least = i;
-  return least;
+  return 0;
 }
 
 std::optional<std::int64_t> parse_byte_size(const char* text) {

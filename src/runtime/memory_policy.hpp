@@ -5,8 +5,12 @@
 // its inputs before the next starts). Under the memory budget the first one runs. Over it, only
 // a unit that keeps the held bytes within the budget may run -- in practice a consumer whose
 // inputs are released when it finishes -- so no new reads start while intermediates pile up.
-// When nothing is running, the unit that grows memory least runs anyway: waiting could never
-// free anything, and the graph must finish.
+// When nothing is running, the first unit runs anyway: waiting could never free anything, and
+// the graph must finish. The first, not the one that grows least: depth-first, it is the step
+// towards the output that frees memory soonest, while the smallest unit anywhere in the ready
+// set (an edge chunk of another branch) starts work that then holds memory until its branch
+// finishes -- with accumulating rechunks (OpDef::accumulate), every such read opened another
+// partly filled output chunk (NDVI demo under a 128 MiB budget: 18 at once, 1.1 GiB).
 #pragma once
 #include <cstdint>
 #include <optional>

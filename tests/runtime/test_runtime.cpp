@@ -127,7 +127,7 @@ TEST(MemoryPolicy, OverBudgetRunsOnlyWhatFitsOrFrees) {
   EXPECT_EQ(runtime::choose_unit(ready, 1200, 1000, true), 2u);  // only consumers that free memory
   std::vector<runtime::UnitCandidate> reads{{7, 100}, {3, 20}};
   EXPECT_FALSE(runtime::choose_unit(reads, 1200, 1000, true).has_value());  // wait for a running unit
-  EXPECT_EQ(runtime::choose_unit(reads, 1200, 1000, false), 1u);  // nothing runs: the smallest growth
+  EXPECT_EQ(runtime::choose_unit(reads, 1200, 1000, false), 0u);  // nothing runs: the first, depth-first
 }
 
 TEST(MemoryPolicy, ParsesByteSizes) {

@@ -66,73 +66,82 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
   return p;
 }
 
-Chunk run(const TaskContext& ctx) {
-  const auto& p = ctx.params<Prepared>();
-  Chunk out = Chunk::allocate(ctx.out_dtype, ctx.shape());
+// Copies the part of output chunk `out` that input chunk `in` supplies (inputs never overlap in
+// what they supply, so the order in which they are added does not matter); returns the bytes copied.
+std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput& in, Chunk& out) {
   const std::size_t item = itemsize(ctx.out_dtype);
   const auto out_strides = c_strides(out.shape());
   const std::size_t out_rank = out.rank();
-
-  for (const auto& in : ctx.inputs) {
-    const Chunk& src = *in.chunk;
-    const auto& in_strides = src.strides();  // strided views are read in place
-    // Per output axis: pairs (output position, input position) that this input chunk supplies.
-    std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> pairs(out_rank);
-    std::int64_t fixed = 0;
-    bool overlaps = true;
-    for (std::size_t a = 0; a < p.axes.size() && overlaps; ++a) {
-      const AxisMap& m = p.axes[a];
-      const std::int64_t lo = in.offset[a], hi = lo + src.shape()[a];
-      if (m.out_axis < 0) {
-        overlaps = m.index >= lo && m.index < hi;
-        fixed += (m.index - lo) * in_strides[a];
-        continue;
-      }
-      const auto o = static_cast<std::size_t>(m.out_axis);
-      for (std::int64_t j = 0; j < ctx.out_shape[o]; ++j) {
-        std::int64_t s = m.source(ctx.out_offset[o] + j);
-        if (s >= lo && s < hi) pairs[o].emplace_back(j * out_strides[o], (s - lo) * in_strides[a]);
-      }
-      overlaps = !pairs[o].empty();
-    }
-    if (!overlaps) continue;
-    auto* dst = static_cast<std::byte*>(out.mutable_raw());
-    const auto* from = static_cast<const std::byte*>(src.raw()) + static_cast<std::size_t>(fixed) * item;
-    if (out_rank == 0) {
-      std::memcpy(dst, from, item);
+  const Chunk& src = *in.chunk;
+  const auto& in_strides = src.strides();  // strided views are read in place
+  // Per output axis: pairs (output position, input position) that this input chunk supplies.
+  std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> pairs(out_rank);
+  std::int64_t fixed = 0;
+  for (std::size_t a = 0; a < p.axes.size(); ++a) {
+    const AxisMap& m = p.axes[a];
+    const std::int64_t lo = in.offset[a], hi = lo + src.shape()[a];
+    if (m.out_axis < 0) {
+      if (m.index < lo || m.index >= hi) return 0;
+      fixed += (m.index - lo) * in_strides[a];
       continue;
     }
-    const auto& last = pairs[out_rank - 1];
-    std::vector<std::size_t> idx(out_rank, 0);
-    while (true) {
-      std::int64_t o_off = 0, i_off = 0;
-      for (std::size_t a = 0; a + 1 < out_rank; ++a) {
-        o_off += pairs[a][idx[a]].first;
-        i_off += pairs[a][idx[a]].second;
-      }
-      // Copy the innermost axis in runs that are contiguous on both sides.
-      for (std::size_t k = 0; k < last.size();) {
-        std::size_t e = k + 1;
-        while (e < last.size() && last[e].first == last[e - 1].first + 1 && last[e].second == last[e - 1].second + 1) ++e;
-        std::memcpy(dst + static_cast<std::size_t>(o_off + last[k].first) * item,
-                    from + static_cast<std::size_t>(i_off + last[k].second) * item, (e - k) * item);
-        k = e;
-      }
-      std::size_t a = out_rank - 1;
-      while (a > 0) {
-        --a;
-        if (++idx[a] < pairs[a].size()) break;
-        idx[a] = 0;
-        if (a == 0) goto done;
-      }
-      if (out_rank == 1) break;
+    const auto o = static_cast<std::size_t>(m.out_axis);
+    for (std::int64_t j = 0; j < ctx.out_shape[o]; ++j) {
+      std::int64_t s = m.source(ctx.out_offset[o] + j);
+      if (s >= lo && s < hi) pairs[o].emplace_back(j * out_strides[o], (s - lo) * in_strides[a]);
     }
-  done:;
+    if (pairs[o].empty()) return 0;
   }
+  auto* dst = static_cast<std::byte*>(out.mutable_raw());
+  const auto* from = static_cast<const std::byte*>(src.raw()) + static_cast<std::size_t>(fixed) * item;
+  if (out_rank == 0) {
+    std::memcpy(dst, from, item);
+    return item;
+  }
+  std::size_t copied = item;
+  for (const auto& axis : pairs) copied *= axis.size();
+  const auto& last = pairs[out_rank - 1];
+  std::vector<std::size_t> idx(out_rank, 0);
+  while (true) {
+    std::int64_t o_off = 0, i_off = 0;
+    for (std::size_t a = 0; a + 1 < out_rank; ++a) {
+      o_off += pairs[a][idx[a]].first;
+      i_off += pairs[a][idx[a]].second;
+    }
+    // Copy the innermost axis in runs that are contiguous on both sides.
+    for (std::size_t k = 0; k < last.size();) {
+      std::size_t e = k + 1;
+      while (e < last.size() && last[e].first == last[e - 1].first + 1 && last[e].second == last[e - 1].second + 1) ++e;
+      std::memcpy(dst + static_cast<std::size_t>(o_off + last[k].first) * item,
+                  from + static_cast<std::size_t>(i_off + last[k].second) * item, (e - k) * item);
+      k = e;
+    }
+    std::size_t a = out_rank - 1;
+    while (a > 0) {
+      --a;
+      if (++idx[a] < pairs[a].size()) break;
+      idx[a] = 0;
+      if (a == 0) return copied;
+    }
+    if (out_rank == 1) return copied;
+  }
+}
+
+// Streaming form (OpDef::accumulate): the output is allocated when the first input arrives.
+std::size_t accumulate(const TaskContext& ctx, Chunk& out) {
+  if (out.empty()) out = Chunk::allocate(ctx.out_dtype, ctx.shape());
+  std::size_t copied = 0;
+  for (const auto& in : ctx.inputs) copied += add_input(ctx.params<Prepared>(), ctx, in, out);
+  return copied;
+}
+
+Chunk run(const TaskContext& ctx) {
+  Chunk out;
+  accumulate(ctx, out);
   return out;
 }
 
-const OpRegistration kRegister{OpDef{"gather", prepare, run, true}};
+const OpRegistration kRegister{OpDef{.name = "gather", .prepare = prepare, .run = run, .strided_inputs = true, .accumulate = accumulate}};
 
 }  // namespace
 }  // namespace cubist::kernels
