@@ -63,6 +63,16 @@ class Store {
   virtual std::optional<Bytes> get(std::string_view key) const;
   // Like get, into `buffer` (reusing its capacity); false when the key is absent.
   virtual bool get_into(std::string_view key, Bytes& buffer) const = 0;
+  // Bytes [offset, offset + length) of the value; nullopt / false when the key is absent. A range
+  // reaching past the end of the value is an IOError naming the key, the range and the size.
+  // The default reads the whole value; DirectoryStore reads only the range (pread) and HttpStore
+  // asks for it with a Range request (checking the 206 answer; a server that ignores Range and
+  // sends the whole value still works).
+  std::optional<Bytes> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) const;
+  virtual bool get_range_into(std::string_view key, std::uint64_t offset, std::uint64_t length, Bytes& buffer) const;
+  // The last min(length, size) bytes of the value (a shard index stored at its end) into
+  // `buffer`, and the value's size; nullopt when the key is absent.
+  virtual std::optional<std::uint64_t> get_suffix_into(std::string_view key, std::uint64_t length, Bytes& buffer) const;
   // Atomic: readers see the old value or the new one, never a torn one.
   virtual void set(std::string_view key, std::span<const std::byte> value) = 0;
   void set(std::string_view key, std::string_view text);
@@ -166,6 +176,10 @@ class ZarrArray {
   // native endian. A missing chunk is filled with the fill value (zeros for a null fill).
   Chunk read_chunk(const std::vector<std::int64_t>& index) const;
   Chunk read_chunk(std::int64_t linear) const;  // C-order linear chunk number
+  // The elements [offset, offset + shape) of the array, any box across chunks, C order, native
+  // endian; ValueError when it leaves the array. A shard only partly inside the box is read in
+  // part: its index, then only the inner chunks the box touches (Store::get_range).
+  Chunk read_region(const Shape& offset, const Shape& shape) const;
   // Encodes and atomically stores one chunk; `chunk` must have the grid's shape at `index` and the
   // array's dtype. Edge chunks are padded with the fill value, as zarr-python does.
   void write_chunk(const std::vector<std::int64_t>& index, const Chunk& chunk) const;
@@ -179,6 +193,9 @@ class ZarrArray {
   ZarrArray(std::shared_ptr<Store> store, std::string path, ArrayMetadata meta);
   std::string describe_key(std::string_view key) const;
   std::vector<std::int64_t> unravel_checked(std::int64_t linear) const;
+  // The box [box_offset, box_offset + box) of the shard at `index` into `out` (shape `out_shape`) at `out_offset`.
+  void read_shard_part(const std::vector<std::int64_t>& index, const Shape& box_offset, const Shape& box, std::byte* out,
+                       const Shape& out_shape, const Shape& out_offset) const;
 
   std::shared_ptr<Store> store_;
   std::string path_;

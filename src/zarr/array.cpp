@@ -1,8 +1,10 @@
 // ZarrArray: chunk keys and chunk read/write through the codec pipeline.
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <fmt/format.h>
 
 #include "cubist/zarr.hpp"
@@ -136,6 +138,110 @@ Chunk ZarrArray::read_chunk(const std::vector<std::int64_t>& index) const {
     throw ValueError(fmt::format("zarr: chunk '{}': {}", describe_key(key), e.what()));
   }
   return out;
+}
+
+Chunk ZarrArray::read_region(const Shape& offset, const Shape& shape) const {
+  const std::size_t rank = grid_.rank();
+  if (offset.size() != rank || shape.size() != rank)
+    throw ValueError(fmt::format("zarr array '{}': region of rank {} at an offset of rank {} for an array of rank {}", path_,
+                                 shape.size(), offset.size(), rank));
+  for (std::size_t a = 0; a < rank; ++a)
+    if (offset[a] < 0 || shape[a] < 0 || offset[a] + shape[a] > meta_.shape[a])
+      throw ValueError(fmt::format("zarr array '{}': region {} at {} leaves the array of shape {}", path_, shape_to_string(shape),
+                                   shape_to_string(offset), shape_to_string(meta_.shape)));
+  Chunk out = Chunk::allocate(meta_.dtype, shape);
+  if (out.size() == 0) return out;
+  auto* dst = static_cast<std::byte*>(out.mutable_raw());
+  const std::size_t isz = itemsize(meta_.dtype);
+  std::vector<std::int64_t> lo(rank), hi(rank), idx(rank);
+  for (std::size_t a = 0; a < rank; ++a) {
+    lo[a] = grid_.chunk_of(a, offset[a]);
+    hi[a] = grid_.chunk_of(a, offset[a] + shape[a] - 1);
+    idx[a] = lo[a];
+  }
+  while (true) {
+    Shape cshape = grid_.chunk_shape(idx), part(rank), in_chunk(rank), in_out(rank);
+    bool whole = true;
+    for (std::size_t a = 0; a < rank; ++a) {
+      const std::int64_t c0 = grid_.offset(a, idx[a]);
+      const std::int64_t r0 = std::max(c0, offset[a]), r1 = std::min(c0 + cshape[a], offset[a] + shape[a]);
+      part[a] = r1 - r0;
+      in_chunk[a] = r0 - c0;
+      in_out[a] = r0 - offset[a];
+      whole = whole && part[a] == cshape[a];
+    }
+    if (!whole && pipeline_->reads_partial_shards()) {
+      read_shard_part(idx, in_chunk, part, dst, shape, in_out);
+    } else {
+      const Chunk c = read_chunk(idx);
+      detail::copy_subarray(static_cast<const std::byte*>(c.raw()), cshape, in_chunk, dst, shape, in_out, part, isz);
+    }
+    std::size_t a = rank;
+    while (a-- > 0) {
+      if (++idx[a] <= hi[a]) break;
+      idx[a] = lo[a];
+    }
+    if (a == static_cast<std::size_t>(-1)) break;
+  }
+  return out;
+}
+
+void ZarrArray::read_shard_part(const std::vector<std::int64_t>& index, const Shape& box_offset, const Shape& box,
+                                std::byte* out, const Shape& out_shape, const Shape& out_offset) const {
+  const std::size_t rank = box.size(), isz = itemsize(meta_.dtype);
+  const auto key = chunk_key(index);
+  const Shape& inner = pipeline_->inner_shape();
+  const std::size_t index_nbytes = pipeline_->shard_index_nbytes();
+  thread_local Bytes raw;
+  if (raw.capacity() > (std::size_t{64} << 20)) raw = Bytes();
+  Bytes decoded(static_cast<std::size_t>(shape_size(inner)) * isz);
+  try {
+    // The index first: at the end of the shard (one suffix request, which also gives the size)
+    // or at its start (the size is then unknown: a lying offset fails as an out-of-range read).
+    std::optional<std::uint64_t> shard_size;
+    if (pipeline_->shard_index_at_start()) {
+      if (store_->get_range_into(key, 0, index_nbytes, raw)) shard_size = std::numeric_limits<std::uint64_t>::max();
+    } else {
+      shard_size = store_->get_suffix_into(key, index_nbytes, raw);
+    }
+    Shape first(rank), count(rank), grid(rank);
+    for (std::size_t a = 0; a < rank; ++a) {
+      grid[a] = meta_.chunks[a] / inner[a];
+      first[a] = box_offset[a] / inner[a];
+      count[a] = (box_offset[a] + box[a] - 1) / inner[a] - first[a] + 1;
+    }
+    std::vector<std::uint64_t> table;
+    if (shard_size) table = pipeline_->decode_shard_index(raw.span(), *shard_size);
+    Shape j = first, part(rank), in_inner(rank), in_out(rank);
+    while (true) {
+      std::int64_t linear = 0;
+      for (std::size_t a = 0; a < rank; ++a) {
+        linear = linear * grid[a] + j[a];
+        const std::int64_t c0 = j[a] * inner[a];
+        const std::int64_t r0 = std::max(c0, box_offset[a]), r1 = std::min(c0 + inner[a], box_offset[a] + box[a]);
+        part[a] = r1 - r0;
+        in_inner[a] = r0 - c0;
+        in_out[a] = out_offset[a] + (r0 - box_offset[a]);
+      }
+      const auto at = static_cast<std::size_t>(2 * linear);
+      if (!shard_size || (table[at] == ~std::uint64_t{0} && table[at + 1] == ~std::uint64_t{0})) {
+        detail::fill_elements(decoded.data(), shape_size(inner), fill_, isz);  // missing shard or inner chunk
+      } else {
+        if (!store_->get_range_into(key, table[at], table[at + 1], raw))
+          throw IOError(fmt::format("zarr: chunk '{}' disappeared while being read", describe_key(key)));
+        pipeline_->decode_inner(raw.span(), decoded.data());
+      }
+      detail::copy_subarray(decoded.data(), inner, in_inner, out, out_shape, in_out, part, isz);
+      std::size_t a = rank;
+      while (a-- > 0) {
+        if (++j[a] < first[a] + count[a]) break;
+        j[a] = first[a];
+      }
+      if (a == static_cast<std::size_t>(-1)) break;
+    }
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("zarr: chunk '{}': {}", describe_key(key), e.what()));
+  }
 }
 
 namespace {

@@ -1,9 +1,11 @@
 // A read-only Zarr store on a plain web server: every key is one GET of <base URL>/<key>
-// (no byte ranges needed, so any static file server or object store's public URL works).
+// (no byte ranges needed, so any static file server or object store's public URL works; partial
+// shard reads ask for ranges and fall back to the whole value when a server ignores Range).
 // A missing key (404) is an absent key, so missing chunks read as the fill value.
 // Plain HTTP cannot list a directory, so groups must carry consolidated metadata; and there is
 // no way to write, so every write is refused.
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -61,6 +63,49 @@ class HttpStore final : public Store {
     return true;
   }
 
+  bool get_range_into(std::string_view key, std::uint64_t offset, std::uint64_t length, Bytes& out) const override {
+    validate_key(key);
+    if (length == 0) return Store::get_range_into(key, offset, length, out);
+    auto r = ranged_get(key, fmt::format("bytes={}-{}", offset, offset + length - 1));
+    if (!r) return false;
+    if (r->status == 416)
+      throw IOError(fmt::format("zarr: byte range {}-{} of '{}' lies outside the value (HTTP 416)", offset, offset + length,
+                                url_of(key)));
+    if (r->status == 200) {  // the server ignored Range and sent the whole value
+      detail::check_range(*this, key, offset, length, r->body.size());
+      copy_out(std::string_view(r->body).substr(offset, length), out);
+      return true;
+    }
+    auto cr = content_range(key, *r);
+    if (cr.first != offset || cr.first + r->body.size() != cr.last + 1)
+      throw bad_range(key, *r, fmt::format("bytes {}-{}", offset, offset + length - 1));
+    // A server sends fewer bytes when the range reaches past the end of the value.
+    if (r->body.size() != length) detail::check_range(*this, key, offset, length, cr.total);
+    copy_out(r->body, out);
+    return true;
+  }
+
+  std::optional<std::uint64_t> get_suffix_into(std::string_view key, std::uint64_t length, Bytes& out) const override {
+    validate_key(key);
+    if (length == 0) return Store::get_suffix_into(key, length, out);
+    auto r = ranged_get(key, fmt::format("bytes=-{}", length));
+    if (!r) return std::nullopt;
+    if (r->status == 416) {  // a suffix of an empty value is unsatisfiable
+      out.resize_discard(0);
+      return 0;
+    }
+    if (r->status == 200) {
+      std::string_view body = r->body;
+      copy_out(body.substr(body.size() - std::min<std::uint64_t>(length, body.size())), out);
+      return body.size();
+    }
+    auto cr = content_range(key, *r);
+    if (cr.last + 1 != cr.total || r->body.size() != std::min(length, cr.total) || cr.first + r->body.size() != cr.total)
+      throw bad_range(key, *r, fmt::format("the last {} bytes", length));
+    copy_out(r->body, out);
+    return cr.total;
+  }
+
   void set(std::string_view key, std::span<const std::byte>) override { refuse_write(key); }
   void erase(std::string_view key) override { refuse_write(key); }
   void erase_prefix(std::string_view prefix) override { refuse_write(prefix); }
@@ -72,6 +117,39 @@ class HttpStore final : public Store {
 
  private:
   std::string url_of(std::string_view key) const { return base_ + "/" + encode_key(key) + query_; }
+
+  // GET with a Range header: the answer (200, 206 or 416), or nullopt when the key is absent.
+  std::optional<net::HttpResponse> ranged_get(std::string_view key, const std::string& range) const {
+    try {
+      return client_.get(url_of(key), {{"Range", range}});
+    } catch (const net::HttpStatusError& e) {
+      if (e.status() == 404 || e.status() == 410 || e.status() == 403) return std::nullopt;
+      if (e.status() == 416) return net::HttpResponse{416, {}, {}, url_of(key)};
+      throw;
+    }
+  }
+  struct ContentRange {
+    std::uint64_t first = 0, last = 0, total = 0;
+  };
+  // The "bytes first-last/total" of a 206 answer; a wrong or missing one would silently corrupt
+  // chunks, so it is an IOError naming the URL.
+  ContentRange content_range(std::string_view key, const net::HttpResponse& r) const {
+    if (r.status != 206) throw bad_range(key, r, "a byte range");
+    auto it = r.headers.find("content-range");
+    unsigned long long a = 0, b = 0, t = 0;
+    if (it == r.headers.end() || std::sscanf(it->second.c_str(), "bytes %llu-%llu/%llu", &a, &b, &t) != 3 || b < a || b >= t)
+      throw bad_range(key, r, "a byte range");
+    return {a, b, t};
+  }
+  IOError bad_range(std::string_view key, const net::HttpResponse& r, std::string_view asked) const {
+    auto it = r.headers.find("content-range");
+    return IOError(fmt::format("zarr: GET {} for {}: the server answered {} with Content-Range '{}' and {} bytes", url_of(key),
+                               asked, r.status, it == r.headers.end() ? "" : it->second, r.body.size()));
+  }
+  static void copy_out(std::string_view bytes, Bytes& out) {
+    out.resize_discard(bytes.size());
+    if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+  }
 
   [[noreturn]] void refuse_write(std::string_view key) const {
     throw IOError(fmt::format("zarr: cannot write '{}' to '{}': Zarr stores over HTTP are read-only", key, describe()));

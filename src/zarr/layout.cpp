@@ -109,6 +109,32 @@ void copy_block(std::byte* outer, const Shape& outer_shape, const Shape& offset,
 #endif
 }
 
+void copy_subarray(const std::byte* src, const Shape& src_shape, const Shape& src_offset, std::byte* dst,
+                   const Shape& dst_shape, const Shape& dst_offset, const Shape& block, std::size_t itemsize) {
+  const std::size_t rank = block.size();
+  if (shape_size(block) == 0) return;
+  if (rank == 0) {
+    std::memcpy(dst, src, itemsize);
+    return;
+  }
+  const auto ss = strides_of(src_shape), ds = strides_of(dst_shape);
+  const std::size_t row = static_cast<std::size_t>(block[rank - 1]) * itemsize;
+  const std::int64_t rows = shape_size(block) / block[rank - 1];
+  std::vector<std::int64_t> idx(rank, 0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::int64_t so = src_offset[rank - 1], d = dst_offset[rank - 1];
+    for (std::size_t a = 0; a + 1 < rank; ++a) {
+      so += (src_offset[a] + idx[a]) * ss[a];
+      d += (dst_offset[a] + idx[a]) * ds[a];
+    }
+    std::memcpy(dst + static_cast<std::size_t>(d) * itemsize, src + static_cast<std::size_t>(so) * itemsize, row);
+    for (std::size_t a = rank - 1; a-- > 0;) {
+      if (++idx[a] < block[a]) break;
+      idx[a] = 0;
+    }
+  }
+}
+
 void pack_strided_block(const std::byte* base, const Shape& strides, const Shape& offset, std::byte* dense,
                         const Shape& block, std::size_t itemsize) {
   const std::size_t rank = block.size();

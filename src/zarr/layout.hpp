@@ -18,6 +18,11 @@ void fill_elements(std::byte* dst, std::int64_t count, const std::array<std::byt
 void copy_block(std::byte* outer, const Shape& outer_shape, const Shape& offset, std::byte* dense, const Shape& block,
                 std::size_t itemsize, bool to_dense);
 
+// Copies the block of shape `block` at `src_offset` of the C-order array `src` (shape `src_shape`)
+// to `dst_offset` of the C-order array `dst` (shape `dst_shape`).
+void copy_subarray(const std::byte* src, const Shape& src_shape, const Shape& src_offset, std::byte* dst,
+                   const Shape& dst_shape, const Shape& dst_offset, const Shape& block, std::size_t itemsize);
+
 // Packs the block of shape `block` at `offset` of a strided array (element strides, as
 // Chunk::strides(); `base` is its first element) into the contiguous C-order buffer `dense`.
 void pack_strided_block(const std::byte* base, const Shape& strides, const Shape& offset, std::byte* dense,

@@ -99,12 +99,31 @@ class ShardingCodec {
     index_at_start_ = loc == "start";
   }
 
+  const Shape& inner_shape() const { return inner_; }
+  std::size_t index_nbytes() const { return index_size_; }
+  bool index_at_start() const { return index_at_start_; }
+  const CodecPipeline& inner_pipeline() const { return *inner_pipe_; }
+
+  std::vector<std::uint64_t> decode_index(std::span<const std::byte> index_bytes, std::uint64_t shard_size) const {
+    if (index_bytes.size() != index_size_ || shard_size < index_size_)
+      throw ValueError(fmt::format("sharding: shard of {} bytes is shorter than its index ({} bytes)",
+                                   std::min<std::uint64_t>(shard_size, index_bytes.size()), index_size_));
+    std::vector<std::uint64_t> index(static_cast<std::size_t>(n_inner_) * 2);
+    index_pipe_->decode(index_bytes, reinterpret_cast<std::byte*>(index.data()));
+    for (std::int64_t i = 0; i < n_inner_; ++i) {
+      auto off = index[static_cast<std::size_t>(2 * i)], n = index[static_cast<std::size_t>(2 * i + 1)];
+      if (off == kEmpty && n == kEmpty) continue;
+      if (off > shard_size || n > shard_size - off)
+        throw ValueError(fmt::format("sharding: inner chunk {} at offset {} size {} lies outside the shard of {} bytes",
+                                     i, off, n, shard_size));
+    }
+    return index;
+  }
+
   void decode(std::span<const std::byte> in, std::byte* out) const {
     if (in.size() < index_size_)
       throw ValueError(fmt::format("sharding: shard of {} bytes is shorter than its index ({} bytes)", in.size(), index_size_));
-    auto index_bytes = index_at_start_ ? in.first(index_size_) : in.last(index_size_);
-    std::vector<std::uint64_t> index(static_cast<std::size_t>(n_inner_) * 2);
-    index_pipe_->decode(index_bytes, reinterpret_cast<std::byte*>(index.data()));
+    auto index = decode_index(index_at_start_ ? in.first(index_size_) : in.last(index_size_), in.size());
     bool contiguous = detail::block_is_contiguous(shard_, inner_);
     Bytes scratch;
     if (!contiguous) scratch = Bytes(inner_pipe_->decoded_nbytes());
@@ -118,9 +137,6 @@ class ShardingCodec {
       if (off == kEmpty && n == kEmpty) {
         detail::fill_elements(target, shape_size(inner_), fill_, itemsize_);
       } else {
-        if (off > in.size() || n > in.size() - off)
-          throw ValueError(fmt::format("sharding: inner chunk {} at offset {} size {} lies outside the shard of {} bytes",
-                                       i, off, n, in.size()));
         inner_pipe_->decode(in.subspan(off, n), target);
       }
       if (!contiguous) detail::copy_block(out, shard_, offset, scratch.data(), inner_, itemsize_, false);
@@ -340,6 +356,20 @@ void CodecPipeline::encode_into(const std::byte* in, Bytes& out) const {
       view = stage.span();
     }
   }
+}
+
+const Shape& CodecPipeline::inner_shape() const { return partial_sharding().inner_shape(); }
+std::size_t CodecPipeline::shard_index_nbytes() const { return partial_sharding().index_nbytes(); }
+bool CodecPipeline::shard_index_at_start() const { return partial_sharding().index_at_start(); }
+std::vector<std::uint64_t> CodecPipeline::decode_shard_index(std::span<const std::byte> index, std::uint64_t shard_size) const {
+  return partial_sharding().decode_index(index, shard_size);
+}
+void CodecPipeline::decode_inner(std::span<const std::byte> in, std::byte* out) const {
+  partial_sharding().inner_pipeline().decode(in, out);
+}
+const ShardingCodec& CodecPipeline::partial_sharding() const {
+  if (!reads_partial_shards()) throw Error("internal: partial shard read on a pipeline that is not one sharding step");
+  return *sharding_;
 }
 
 bool CodecPipeline::encodes_views() const { return sharding_ && perm_.empty() && !swap_ && bytes_codecs_.empty(); }

@@ -35,6 +35,17 @@ class CodecPipeline {
   // else 0; then encode_to encodes straight into `out` (at least that big) and returns the size.
   std::size_t encode_bound() const;
   std::size_t encode_to(const std::byte* in, std::span<std::byte> out) const;
+  // Partial shard reads, when the chunk is one sharding_indexed step with nothing around it: a
+  // reader fetches the shard's index (shard_index_nbytes() at its start or end), then only the
+  // inner chunks it needs, each decoded by decode_inner into inner_shape() elements.
+  bool reads_partial_shards() const { return encodes_views(); }
+  const Shape& inner_shape() const;
+  std::size_t shard_index_nbytes() const;
+  bool shard_index_at_start() const;
+  // (offset, nbytes) per inner chunk in C order, both ~0 for an empty one; ValueError when the
+  // index fails its checksum or names bytes outside a shard of `shard_size` bytes.
+  std::vector<std::uint64_t> decode_shard_index(std::span<const std::byte> index, std::uint64_t shard_size) const;
+  void decode_inner(std::span<const std::byte> in, std::byte* out) const;
   // True when the array->bytes step is "bytes" and nothing reorders: a compressor may decode
   // straight into the caller's buffer.
   bool direct() const { return perm_.empty() && !swap_ && !sharding_; }
@@ -42,6 +53,7 @@ class CodecPipeline {
  private:
   CodecPipeline() = default;
   void finish(std::string_view where);
+  const ShardingCodec& partial_sharding() const;
 
   DType dtype_ = DType::Float64;
   std::size_t itemsize_ = 8;

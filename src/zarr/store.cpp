@@ -28,6 +28,36 @@ std::optional<Bytes> Store::get(std::string_view key) const {
   return out;
 }
 
+std::optional<Bytes> Store::get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) const {
+  Bytes out;
+  if (!get_range_into(key, offset, length, out)) return std::nullopt;
+  return out;
+}
+
+void detail::check_range(const Store& store, std::string_view key, std::uint64_t offset, std::uint64_t length,
+                         std::uint64_t size) {
+  if (offset > size || length > size - offset)
+    throw IOError(fmt::format("zarr: byte range {}-{} of '{}/{}' lies outside its {} bytes", offset, offset + length,
+                              store.describe(), key, size));
+}
+
+bool Store::get_range_into(std::string_view key, std::uint64_t offset, std::uint64_t length, Bytes& buffer) const {
+  Bytes whole;
+  if (!get_into(key, whole)) return false;
+  detail::check_range(*this, key, offset, length, whole.size());
+  buffer.resize_discard(length);
+  if (length > 0) std::memcpy(buffer.data(), whole.data() + offset, length);
+  return true;
+}
+
+std::optional<std::uint64_t> Store::get_suffix_into(std::string_view key, std::uint64_t length, Bytes& buffer) const {
+  if (!get_into(key, buffer)) return std::nullopt;
+  const std::uint64_t size = buffer.size(), n = std::min(length, size);
+  if (n < size) std::memmove(buffer.data(), buffer.data() + (size - n), n);
+  buffer.truncate(n);
+  return size;
+}
+
 Bytes Bytes::copy_of(std::span<const std::byte> data) {
   Bytes b(data.size());
   if (!data.empty()) std::memcpy(b.data(), data.data(), data.size());
@@ -88,39 +118,80 @@ void validate_prefix(std::string_view prefix) {
 
 namespace {
 
+// A file opened for reading, closed on scope exit.
+class File {
+ public:
+  explicit File(std::filesystem::path p) : path_(std::move(p)) {}
+  ~File() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  // False when there is no such file (or it is a directory: not a key).
+  bool open() {
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return false;
+      throw IOError(fmt::format("zarr: cannot open '{}': {}", path_.string(), std::strerror(errno)));
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || S_ISDIR(st.st_mode)) return false;
+    size_ = static_cast<std::uint64_t>(st.st_size);
+    return true;
+  }
+  std::uint64_t size() const { return size_; }
+  // Reads up to out.size() bytes at `offset`; fewer only at the end of the file.
+  std::size_t read_at(std::uint64_t offset, std::span<std::byte> out) const {
+    std::size_t done = 0;
+    while (done < out.size()) {
+      auto n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw IOError(fmt::format("zarr: cannot read '{}': {}", path_.string(), std::strerror(errno)));
+      if (n == 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    return done;
+  }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
 class DirectoryStore final : public Store {
  public:
   explicit DirectoryStore(fs::path root) : root_(std::move(root)) {}
 
   bool get_into(std::string_view key, Bytes& out) const override {
     validate_key(key);
-    auto p = path_of(key);
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return false;
-      throw IOError(fmt::format("zarr: cannot open '{}': {}", p.string(), std::strerror(errno)));
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-      ::close(fd);
-      return false;  // a directory is not a key
-    }
-    out.resize_discard(static_cast<std::size_t>(st.st_size));
-    std::size_t done = 0;
-    while (done < out.size()) {
-      auto n = ::read(fd, out.data() + done, out.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int e = errno;
-        ::close(fd);
-        throw IOError(fmt::format("zarr: cannot read '{}': {}", p.string(), std::strerror(e)));
-      }
-      if (n == 0) break;  // file shrank underneath us: return what exists
-      done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    out.truncate(done);
+    File f(path_of(key));
+    if (!f.open()) return false;
+    out.resize_discard(f.size());
+    out.truncate(f.read_at(0, out.mutable_span()));  // a file that shrank underneath us: what exists
     return true;
+  }
+
+  bool get_range_into(std::string_view key, std::uint64_t offset, std::uint64_t length, Bytes& out) const override {
+    validate_key(key);
+    File f(path_of(key));
+    if (!f.open()) return false;
+    detail::check_range(*this, key, offset, length, f.size());
+    out.resize_discard(length);
+    out.truncate(f.read_at(offset, out.mutable_span()));
+    if (out.size() != length)  // the file shrank underneath us
+      detail::check_range(*this, key, offset, length, offset + out.size());
+    return true;
+  }
+
+  std::optional<std::uint64_t> get_suffix_into(std::string_view key, std::uint64_t length, Bytes& out) const override {
+    validate_key(key);
+    File f(path_of(key));
+    if (!f.open()) return std::nullopt;
+    const std::uint64_t size = f.size(), n = std::min(length, size);
+    out.resize_discard(n);
+    out.truncate(f.read_at(size - n, out.mutable_span()));
+    return size;
   }
 
   void set(std::string_view key, std::span<const std::byte> value) override {
