@@ -11,6 +11,7 @@
 #include "openeo/cube.hpp"
 #include "openeo/filters.hpp"
 #include "openeo/registry.hpp"
+#include "openeo/temporal_extent.hpp"
 
 namespace cubist::openeo {
 
@@ -113,7 +114,8 @@ const ProcessRegistration filter_temporal_reg{ProcessDef{
       const auto end = or_fail(a, "extent", [&] { return time_bound(ext[1], "end"); });
       if (!start && !end) a.fail("extent", "both ends are null");
       if (start && end && *end <= *start) a.fail("extent", "the end is not after the start");
-      return Value::of_cube(or_fail(a, "extent", [&] { return select_time(cube, start, end); }));
+      const DataArray selected = or_fail(a, "extent", [&] { return select_time(cube, start, end); });
+      return Value::of_cube(restrict_temporal_extent(selected, time_dimension(selected), {start, end}));
     }}};
 
 const ProcessRegistration filter_bbox_reg{ProcessDef{

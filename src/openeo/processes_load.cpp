@@ -22,6 +22,7 @@
 #include "openeo/evaluator.hpp"
 #include "openeo/filters.hpp"
 #include "openeo/provenance.hpp"
+#include "openeo/temporal_extent.hpp"
 #include "openeo/registry.hpp"
 #include "stac/href.hpp"
 
@@ -250,6 +251,7 @@ Value load(Args& a, const std::string& url, const std::vector<std::string>& coll
     ItemCollection items(std::move(kept));
     cube = with_band_metadata(stack(items, so), items);
     if (ext.bbox) cube = select_bounds(cube, bounds_in_cube_crs(cube, *ext.bbox, ext.bbox_crs));
+    cube = restrict_temporal_extent(cube, time_dimension(cube), {ext.start, ext.end});
     LoadProvenance provenance{std::move(items), so, std::nullopt};
     if (ext.bbox) provenance.bbox = std::make_pair(*ext.bbox, ext.bbox_crs);
     remember_load(cube, std::move(provenance));

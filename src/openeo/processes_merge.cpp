@@ -1,6 +1,10 @@
-// merge_cubes, as openEO defines it: the cubes share their dimensions; along at most one of them
-// the labels may differ, and the result holds the union of those labels (cube1's values for its
-// own labels, cube2's for its own, the overlap_resolver's for labels in both, which it requires).
+// merge_cubes, as openEO defines it: the cubes share their dimensions, their labels may differ,
+// and the result holds the union of the labels (cube1's values for its own labels, cube2's for
+// its own, the overlap_resolver's for labels in both, which it requires; no-data where neither
+// cube has the combination of labels, e.g. the corners of two tiles offset in x and y). Along one
+// dimension the union is one lazy concat of the parts; along several, both cubes are reindexed
+// onto the union and combined elementwise. cube2 is first warped onto cube1's spatial grid when
+// their CRS, resolution or pixel alignment differ (resample_cube_spatial, method near).
 // Temporal and spatial (ordered) labels come out sorted; others (bands) keep cube1's order with
 // cube2's new labels appended. A cube with fewer dimensions merges with each slice of the other
 // through the resolver. The union is one lazy cubist::concat of the parts.
@@ -8,13 +12,19 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <optional>
 
 #include "cubist/error.hpp"
+#include "cubist/geo.hpp"
 #include "openeo/cube.hpp"
 #include "openeo/registry.hpp"
+#include "openeo/reindex.hpp"
+#include "openeo/resample.hpp"
 
 namespace cubist::openeo {
 namespace {
@@ -134,6 +144,162 @@ Value merge_along(Args& a, DataArray c1, DataArray c2, const std::string& dim) {
   return Value::of_cube(merged.isel({{dim, order}}));  // no layer when the order is already right
 }
 
+// --- labels differing along several dimensions: both cubes reindexed onto the union of the
+// labels per dimension (no-data where a cube lacks a label), then combined elementwise: cube1
+// where only it has data, cube2 where only it has, the resolver where both have.
+
+// The union's order along one dimension, as merge_along orders it: entries (position in cube1,
+// position in cube2), -1 where a cube lacks the label.
+struct LabelUnion {
+  std::vector<std::int64_t> p1, p2;
+};
+
+LabelUnion label_union(const DataArray& c1, const DataArray& c2, const std::string& dim) {
+  const std::vector<std::string> l1 = labels_of(c1, dim), l2 = labels_of(c2, dim);
+  std::map<std::string, std::int64_t> pos2;
+  for (std::size_t j = 0; j < l2.size(); ++j) pos2.emplace(l2[j], static_cast<std::int64_t>(j));
+  LabelUnion u;
+  std::vector<bool> taken(l2.size(), false);
+  for (std::size_t i = 0; i < l1.size(); ++i) {
+    auto it = pos2.find(l1[i]);
+    u.p1.push_back(static_cast<std::int64_t>(i));
+    u.p2.push_back(it == pos2.end() ? -1 : it->second);
+    if (it != pos2.end()) taken[static_cast<std::size_t>(it->second)] = true;
+  }
+  for (std::size_t j = 0; j < l2.size(); ++j)
+    if (!taken[j]) {
+      u.p1.push_back(-1);
+      u.p2.push_back(static_cast<std::int64_t>(j));
+    }
+  if (!(ordered(c1, dim) && ordered(c2, dim))) return u;  // bands: cube1's, then cube2's new ones
+  const Coordinate &k1 = c1.coords().at(dim), &k2 = c2.coords().at(dim);
+  auto value = [&](std::size_t e) { return u.p1[e] >= 0 ? k1.numeric_value(u.p1[e]) : k2.numeric_value(u.p2[e]); };
+  auto direction = [&](const Coordinate& l) -> std::optional<bool> {
+    if (l.size() < 2 || l.numeric_value(0) == l.numeric_value(l.size() - 1)) return std::nullopt;
+    return l.numeric_value(0) > l.numeric_value(l.size() - 1);
+  };
+  const bool descending = k1.dtype() != DType::DateTime64 && direction(k1).value_or(direction(k2).value_or(dim == "y"));
+  std::vector<std::size_t> order(u.p1.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](auto i, auto j) { return descending ? value(i) > value(j) : value(i) < value(j); });
+  LabelUnion sorted;
+  for (auto e : order) {
+    sorted.p1.push_back(u.p1[e]);
+    sorted.p2.push_back(u.p2[e]);
+  }
+  return sorted;
+}
+
+// The coordinate `name` along the union: each entry's value from the cube that has the label.
+Coordinate united_coordinate(const Coordinate& k1, const Coordinate& k2, const LabelUnion& u, const std::string& dim) {
+  const std::size_t n = u.p1.size();
+  if (k1.is_string() || k2.is_string()) {
+    std::vector<std::string> s;
+    for (std::size_t e = 0; e < n; ++e)
+      s.push_back(u.p1[e] >= 0 ? k1.format_value(u.p1[e]) : k2.format_value(u.p2[e]));
+    return Coordinate::strings(dim, std::move(s), k1.attrs());
+  }
+  const bool same = k1.dtype() == k2.dtype();
+  const DType dtype = same ? k1.dtype() : DType::Float64;
+  Chunk out = Chunk::allocate(dtype, {static_cast<std::int64_t>(n)});
+  const std::size_t item = itemsize(dtype);
+  const Chunk v1 = k1.values().contiguous(), v2 = k2.values().contiguous();
+  for (std::size_t e = 0; e < n; ++e) {
+    const bool from1 = u.p1[e] >= 0;
+    const std::int64_t at = from1 ? u.p1[e] : u.p2[e];
+    auto* dst = static_cast<std::byte*>(out.mutable_raw()) + e * item;
+    if (same) {
+      std::memcpy(dst, static_cast<const std::byte*>((from1 ? v1 : v2).raw()) + static_cast<std::size_t>(at) * item, item);
+    } else {
+      const double d = (from1 ? k1 : k2).numeric_value(at);
+      std::memcpy(dst, &d, item);
+    }
+  }
+  return Coordinate({dim}, std::move(out), k1.attrs());
+}
+
+// True (1) at the union's entries the cube has, along dim.
+DataArray presence(const std::vector<std::int64_t>& positions, const std::string& dim) {
+  std::vector<std::uint8_t> has;
+  for (auto p : positions) has.push_back(p >= 0 ? 1 : 0);
+  return DataArray::from_vector(has, {{dim, static_cast<std::int64_t>(has.size())}}).astype(DType::Bool);
+}
+
+Value merge_along_many(Args& a, DataArray c1, DataArray c2, const std::vector<std::string>& dims) {
+  std::optional<DataArray> in1, in2;
+  bool overlap = true;  // some label combination is in both cubes
+  for (const auto& dim : dims) {
+    c1 = without_unshared_coords(c1, c2, dim);
+    c2 = without_unshared_coords(c2, c1, dim);
+    const LabelUnion u = label_union(c1, c2, dim);
+    bool shared = false;
+    for (std::size_t e = 0; e < u.p1.size(); ++e) shared = shared || (u.p1[e] >= 0 && u.p2[e] >= 0);
+    overlap = overlap && shared;
+    Coords along;
+    for (const auto& [name, k] : c1.coords()) {
+      const bool lies = std::find(k.dims().begin(), k.dims().end(), dim) != k.dims().end();
+      if (!lies) continue;
+      if (k.dims().size() != 1 || !c2.coords().contains(name))
+        a.fail("cube2", fmt::format("coordinate '{}' along '{}' cannot be merged", name, dim));
+      along.set(name, united_coordinate(k, c2.coords().at(name), u, dim));
+    }
+    try {
+      c1 = reindex(c1, dim, u.p1, along, std::numeric_limits<double>::quiet_NaN());
+      c2 = reindex(c2, dim, u.p2, along, std::numeric_limits<double>::quiet_NaN());
+    } catch (const Error& e) {
+      a.fail("cube2", e.what());
+    }
+    const DataArray h1 = presence(u.p1, dim), h2 = presence(u.p2, dim);
+    in1 = in1 ? (*in1 & h1) : h1;
+    in2 = in2 ? (*in2 & h2) : h2;
+  }
+  if (overlap && !a.given("overlap_resolver"))
+    a.fail("overlap_resolver", fmt::format("the cubes overlap where their labels along {} meet: an overlap resolver is required",
+                                           fmt::join(dims, ", ")));
+  DataArray merged = where(*in1, c1, c2);  // cube2 is no-data where it has no label
+  if (overlap) merged = where(*in1 & *in2, resolve(a, c1, c2, c1.dims()).cube, merged);
+  return Value::of_cube(merged.transpose(c1.dims()));
+}
+
+// --- cubes on different spatial grids: cube2 is warped onto cube1's (resample_cube_spatial with
+// its defaults, as the definition asks) when their CRS, pixel size or pixel alignment differ.
+
+std::optional<double> step_of(const DataArray& c, const std::string& dim) {
+  if (!c.coords().contains(dim) || c.size(dim) < 2) return std::nullopt;
+  const Coordinate& k = c.coords().at(dim);
+  return k.numeric_value(1) - k.numeric_value(0);
+}
+
+// Why the grids differ ("" when cube2 lies on cube1's grid).
+std::string grid_difference(const DataArray& c1, const DataArray& c2) {
+  const auto crs1 = crs_of(c1), crs2 = crs_of(c2);
+  if (crs1 && crs2 && !crs1->equals(*crs2)) return fmt::format("CRS {} vs {}", crs1->to_string(), crs2->to_string());
+  for (const char* dim : {"x", "y"}) {
+    const auto s1 = step_of(c1, dim), s2 = step_of(c2, dim);
+    if (!s1 || !s2) continue;
+    if (std::abs(std::abs(*s1) - std::abs(*s2)) > 1e-9 * std::abs(*s1))
+      return fmt::format("resolution along '{}' {} vs {}", dim, std::abs(*s1), std::abs(*s2));
+    const double offset = (c2.coords().at(dim).numeric_value(0) - c1.coords().at(dim).numeric_value(0)) / *s1;
+    if (std::abs(offset - std::round(offset)) > 1e-6)
+      return fmt::format("pixels along '{}' offset by {} of a pixel", dim, offset - std::floor(offset));
+  }
+  return "";
+}
+
+DataArray on_grid_of(Args& a, const DataArray& c1, const DataArray& c2) {
+  if (!c1.has_dim("x") || !c1.has_dim("y") || !c2.has_dim("x") || !c2.has_dim("y")) return c2;
+  const std::string why = grid_difference(c1, c2);
+  if (why.empty()) return c2;
+  if (!crs_of(c1) || !crs_of(c2))
+    a.fail("cube2", fmt::format("the cubes lie on different grids ({}) and {} no CRS to resample with", why,
+                                crs_of(c1) ? "cube2 has" : "cube1 has"));
+  try {
+    return resample_onto(c2, c1, "near");
+  } catch (const Error& e) {
+    a.fail("cube2", fmt::format("resampling cube2 onto cube1's grid ({}): {}", why, e.what()));
+  }
+}
+
 const ProcessRegistration merge_cubes_reg{ProcessDef{
     "merge_cubes", "Merge two data cubes", "", {"cubes"},
     {{"cube1", "The base data cube.", schema::cube(), false, nullptr},
@@ -144,6 +310,7 @@ const ProcessRegistration merge_cubes_reg{ProcessDef{
     {{"description", "The merged data cube: the union of the labels along the dimension where they differ."}, {"schema", schema::cube()}},
     [](Args& a) -> Value {
       DataArray c1 = a.cube("cube1"), c2 = a.cube("cube2");
+      c2 = on_grid_of(a, c1, c2);
       const bool c1_larger = c1.ndim() >= c2.ndim();
       const DataArray& large = c1_larger ? c1 : c2;
       const DataArray& small = c1_larger ? c2 : c1;
@@ -160,9 +327,7 @@ const ProcessRegistration merge_cubes_reg{ProcessDef{
           a.fail("overlap_resolver", "the lower-dimensional cube overlaps every slice of the other: an overlap resolver is required");
         return resolve(a, c1, c2, large.dims());
       }
-      if (differing.size() > 1)
-        a.fail("cube2", fmt::format("the labels differ along {} dimensions ({}); they may differ along one only",
-                                    differing.size(), fmt::join(differing, ", ")));
+      if (differing.size() > 1) return merge_along_many(a, c1, c2.transpose(c1.dims()), differing);
       if (differing.empty()) {
         if (!a.given("overlap_resolver")) a.fail("overlap_resolver", "the cubes overlap completely: an overlap resolver is required");
         return resolve(a, c1, c2.transpose(c1.dims()), c1.dims());

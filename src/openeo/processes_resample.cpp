@@ -13,6 +13,8 @@
 #include "cubist/geo.hpp"
 #include "openeo/filters.hpp"
 #include "openeo/provenance.hpp"
+#include "openeo/resample.hpp"
+#include "openeo/temporal_extent.hpp"
 #include "openeo/registry.hpp"
 
 namespace cubist::openeo {
@@ -147,6 +149,7 @@ std::optional<DataArray> restack(Args& a, const DataArray& cube, const LoadProve
   try {
     out = with_band_metadata(stack(from.items, so), from.items);
     if (from.bbox) out = select_bounds(out, bounds_in_cube_crs(out, from.bbox->first, from.bbox->second));
+    if (cube.coords().contains("time")) out = restrict_temporal_extent(out, "time", temporal_extent(cube, "time"));
   } catch (const Error& e) {
     a.fail("data", e.what());
   }
@@ -194,25 +197,28 @@ const ProcessRegistration resample_cube_spatial_reg{ProcessDef{
      {"schema", schema::cube()}},
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data"), target = a.cube("target");
-      DataArray out;
       try {
-        const auto crs = crs_of(target);
-        if (!crs) a.fail("target", "the target cube has no CRS");
-        if (!target.has_dim("y") || !target.has_dim("x")) a.fail("target", "the target cube has no 'y' and 'x' dimensions");
-        ReprojectOptions o;
-        o.resampling = methods().at(a.string("method"));
-        o.transform = transform_of(target);
-        o.shape = std::array<std::int64_t, 2>{target.size("y"), target.size("x")};
-        out = reproject(cube, *crs, o);
-        // As reproject_match: the target's coordinates themselves, not recomputed from its transform.
-        out = out.assign_coords("x", target.coords().at("x")).assign_coords("y", target.coords().at("y"));
+        return Value::of_cube(resample_onto(cube, target, a.string("method")));
       } catch (const NodeError&) {
         throw;
       } catch (const Error& e) {
-        a.fail("data", e.what());
+        a.fail(std::string(e.what()).starts_with("the target") ? "target" : "data", e.what());
       }
-      return Value::of_cube(out);
     }}};
 
 }  // namespace
+
+DataArray resample_onto(const DataArray& cube, const DataArray& target, const std::string& method) {
+  const auto crs = crs_of(target);
+  if (!crs) throw ValueError("the target cube has no CRS");
+  if (!target.has_dim("y") || !target.has_dim("x")) throw ValueError("the target cube has no 'y' and 'x' dimensions");
+  ReprojectOptions o;
+  o.resampling = methods().at(method);
+  o.transform = transform_of(target);
+  o.shape = std::array<std::int64_t, 2>{target.size("y"), target.size("x")};
+  const DataArray out = reproject(cube, *crs, o);
+  // As reproject_match: the target's coordinates themselves, not recomputed from its transform.
+  return out.assign_coords("x", target.coords().at("x")).assign_coords("y", target.coords().at("y"));
+}
+
 }  // namespace cubist::openeo

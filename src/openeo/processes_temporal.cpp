@@ -5,13 +5,28 @@
 // xarray's resample/groupby of floored times gives, and what the C++ seed pipeline writes). The
 // openEO text label of each period ("2023-05", "2023-djf", "2023-017") is the string coordinate
 // `period` along that dimension; save_result writes it next to the datetimes.
+//
+// As the definition asks, the periods are complete for the whole extent of the source cube: the
+// temporal extent load_collection / load_stac / filter_temporal gave it (temporal_extent.hpp),
+// widened to its labels; without a recorded extent, from its first to its last label (so one
+// label 2020-01-05 gives the single period 2020-005). Periods without data hold no-data (NaN),
+// except for a `count` reducer, whose count of an empty array is 0. The reducer runs on the
+// periods holding data; the empty ones are constant chunks joined in by one lazy concat.
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
 
 #include "cubist/datetime.hpp"
 #include "cubist/error.hpp"
 #include "cubist/groupby.hpp"
 #include "openeo/cube.hpp"
+#include "openeo/process_graph.hpp"
 #include "openeo/registry.hpp"
+#include "openeo/reindex.hpp"
+#include "openeo/temporal_extent.hpp"
 
 namespace cubist::openeo {
 namespace {
@@ -74,6 +89,69 @@ std::string period_label(std::int64_t start, const std::string& period) {
   return fmt::format("{:04}", y);  // year, decade, decade-ad: the first year
 }
 
+// The first instant of the period after the one starting at `start`.
+std::int64_t next_period_start(std::int64_t start, const std::string& period) {
+  if (period == "hour") return start + kDayNs / 24;
+  if (period == "day") return start + kDayNs;
+  if (period == "week") return start + 7 * kDayNs;
+  std::int64_t y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(floor_div(start, kDayNs), y, m, d);
+  if (period == "dekad" && d < 21) return days_from_civil(y, m, d + 10) * kDayNs;
+  const int months = period == "dekad" || period == "month" ? 1
+                     : period == "season"                  ? 3
+                     : period == "tropical-season"         ? 6
+                     : period == "year"                    ? 12
+                                                           : 120;  // decade, decade-ad
+  const std::int64_t index = y * 12 + (m - 1) + months;
+  return days_from_civil(floor_div(index, 12), static_cast<unsigned>(index - floor_div(index, 12) * 12 + 1), 1) * kDayNs;
+}
+
+// The start of every period from the one holding `first` to the one holding `last`, ascending.
+std::vector<std::int64_t> periods_between(std::int64_t first, std::int64_t last, const std::string& period) {
+  std::vector<std::int64_t> out;
+  for (std::int64_t s = period_start(first, period); s <= last; s = next_period_start(s, period)) out.push_back(s);
+  return out;
+}
+
+// Every period of the cube's temporal extent (recorded, widened to its labels), as start instants.
+std::vector<std::int64_t> all_periods(const DataArray& cube, const std::string& dim, const std::string& period) {
+  std::optional<std::int64_t> lo, hi;  // the first and last instant with data or in the extent
+  for (std::int64_t t : cube.coords().at(dim).values().values<std::int64_t>()) {
+    if (t == kNaT) continue;
+    lo = std::min(lo.value_or(t), t);
+    hi = std::max(hi.value_or(t), t);
+  }
+  const TemporalExtent extent = temporal_extent(cube, dim);
+  if (extent.start) lo = std::min(lo.value_or(*extent.start), *extent.start);
+  if (extent.end) hi = std::max(hi.value_or(*extent.end - 1), *extent.end - 1);  // the end is excluded
+  if (!lo || !hi) return {};
+  return periods_between(*lo, *hi, period);
+}
+
+// `reduced` (one step per period holding data, ascending) with a step of `fill` for each period
+// of `starts` it lacks. Unchanged when nothing is missing.
+DataArray with_every_period(const DataArray& reduced, const std::string& dim, std::vector<std::int64_t> starts, double fill) {
+  const Coordinate& have_coord = reduced.coords().at(dim);
+  const auto have = have_coord.values().values<std::int64_t>();
+  starts.insert(starts.end(), have.begin(), have.end());
+  std::sort(starts.begin(), starts.end());
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  if (starts.size() == have.size()) return reduced;
+  std::vector<std::int64_t> positions;
+  std::size_t next = 0;
+  for (std::int64_t s : starts) positions.push_back(next < have.size() && have[next] == s ? static_cast<std::int64_t>(next++) : -1);
+  const Coords along{{dim, Coordinate::datetimes_ns(dim, std::move(starts), have_coord.attrs())}};
+  return reindex(reduced, dim, positions, along, fill);
+}
+
+// The reducer's value for a period without data: count's is 0 (the count of an empty array),
+// every other reducer's no-data.
+double empty_period_value(const Value& reducer) {
+  const bool count = reducer.kind == Value::Kind::Callback && reducer.callback && reducer.callback->result().process_id == "count";
+  return count ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+}
+
 const ProcessRegistration aggregate_temporal_period_reg{ProcessDef{
     "aggregate_temporal_period", "Temporal aggregations based on calendar hierarchies", "", {"aggregate", "cubes", "climatology"},
     {{"data", "A data cube.", schema::cube(), false, nullptr},
@@ -83,8 +161,8 @@ const ProcessRegistration aggregate_temporal_period_reg{ProcessDef{
       schema::callback({"data", "context"}), false, nullptr},
      {"dimension", "The temporal dimension (null: the cube's).", {{"type", {"string", "null"}}}, true, nullptr},
      {"context", "Additional data passed to the reducer.", schema::any(), true, nullptr}},
-    {{"description", "A data cube with one step per period that has data, labelled by the period's start (datetime) "
-                     "with openEO's text label as the coordinate `period`."},
+    {{"description", "A data cube with one step per period of the source cube's temporal extent (no-data where a period "
+                     "holds none), labelled by the period's start (datetime) with openEO's text label as the coordinate `period`."},
      {"schema", schema::cube()}},
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data");
@@ -116,11 +194,12 @@ const ProcessRegistration aggregate_temporal_period_reg{ProcessDef{
       if (!r.is_array_like() || !r.cube.has_dim(dim))
         a.fail("reducer", fmt::format("the reducer returned {}; use max, min, mean, median, sum, sd, count, first or last on data",
                                       r.describe()));
-      const Coordinate& starts = r.cube.coords().at(dim);
+      const DataArray complete = with_every_period(r.cube, dim, all_periods(cube, dim, period), empty_period_value(a.get("reducer")));
+      const Coordinate& starts = complete.coords().at(dim);
       std::vector<std::string> text;
       for (std::int64_t t : starts.values().values<std::int64_t>()) text.push_back(period_label(t, period));
-      return Value::of_cube(r.cube.assign_coords("period", Coordinate::strings(dim, std::move(text),
-                                                                               {{"description", "openEO's period label"}})));
+      return Value::of_cube(complete.assign_coords("period", Coordinate::strings(dim, std::move(text),
+                                                                                 {{"description", "openEO's period label"}})));
     }}};
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "openeo/evaluator.hpp"
 #include "openeo/gtiff.hpp"
 #include "openeo/netcdf.hpp"
+#include "openeo/temporal_extent.hpp"
 
 namespace cubist::openeo {
 namespace {
@@ -40,13 +41,13 @@ Outcome evaluate(const nlohmann::json& doc, const RunOptions& options) {
   Outcome o;
   if (context.saves.size() == 1) {
     o.save = context.saves.front();
-    o.cube = o.save.data;
+    o.cube = without_extent(o.save.data);  // bookkeeping of the run, not data to write
     o.from_save = true;
     return o;
   }
   if (!result.is_array_like())
     throw ValueError(fmt::format("the graph returns {} and has no save_result: nothing to write", result.describe()));
-  o.cube = result.cube;
+  o.cube = without_extent(result.cube);
   o.save.format = "ZARR";
   return o;
 }

@@ -182,20 +182,32 @@ TEST(OpenEoCube, AggregateTemporalPeriod) {
   auto agg = [](const std::string& period, const std::string& reducer) {
     return on_cube("aggregate_temporal_period", {{"period", period}, {"reducer", callback(reducer, {{"data", param("data")}})}});
   };
+  // Every day from the first to the last label, no-data on the days without any.
   DataArray day = agg("day", "max");
-  EXPECT_EQ(times_of(day), (std::vector<std::string>{"2023-01-01", "2023-01-20", "2023-03-05"}));
+  const auto days = times_of(day);
+  ASSERT_EQ(days.size(), 64u);
+  EXPECT_EQ(days[0], "2023-01-01");
+  EXPECT_EQ(days[19], "2023-01-20");
+  EXPECT_EQ(days[63], "2023-03-05");
   std::vector<double> want;
   for (int t : {1, 2, 3})
     for (int b = 0; b < 2; ++b)
       for (int y = 0; y < 2; ++y)
         for (int x = 0; x < 3; ++x) want.push_back(cell(t, b, y, x));
-  expect_values(day, want);
+  expect_values(day.isel({{"time", std::vector<std::int64_t>{0, 19, 63}}}), want);
+  expect_values(day.isel({{"time", std::vector<std::int64_t>{1}}}), std::vector<double>(12, std::nan("")));
   DataArray month = agg("month", "mean");
-  EXPECT_EQ(times_of(month), (std::vector<std::string>{"2023-01-01", "2023-03-01"}));
+  EXPECT_EQ(times_of(month), (std::vector<std::string>{"2023-01-01", "2023-02-01", "2023-03-01"}));
   EXPECT_DOUBLE_EQ(values(month)[0], 10);  // mean of 0, 10, 20
-  EXPECT_EQ(times_of(agg("week", "max")), (std::vector<std::string>{"2022-12-26", "2023-01-16", "2023-02-27"}));
+  EXPECT_TRUE(std::isnan(values(month)[12]));  // February: no data
+  const auto weeks = times_of(agg("week", "max"));
+  EXPECT_EQ(weeks.size(), 10u);
+  EXPECT_EQ(weeks.front(), "2022-12-26");
+  EXPECT_EQ(weeks[3], "2023-01-16");
+  EXPECT_EQ(weeks.back(), "2023-02-27");
   EXPECT_EQ(times_of(agg("season", "max")), (std::vector<std::string>{"2022-12-01", "2023-03-01"}));
-  EXPECT_EQ(times_of(agg("dekad", "max")), (std::vector<std::string>{"2023-01-01", "2023-01-11", "2023-03-01"}));
+  EXPECT_EQ(times_of(agg("dekad", "max")), (std::vector<std::string>{"2023-01-01", "2023-01-11", "2023-01-21", "2023-02-01",
+                                                                    "2023-02-11", "2023-02-21", "2023-03-01"}));
   DataArray year = agg("year", "sum");
   EXPECT_EQ(times_of(year), (std::vector<std::string>{"2023-01-01"}));
   EXPECT_DOUBLE_EQ(values(year)[0], 60);

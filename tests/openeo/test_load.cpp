@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <ogr_srs_api.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -148,6 +149,31 @@ TEST(OpenEoLoad, ExtentsAndPropertyFilters) {
     EXPECT_NE(std::string(e.what()).find("argument 'url'"), std::string::npos) << e.what();
   }
   EXPECT_THROW(load({{"url", (catalog().dir / "missing.json").string()}}), ValueError);
+}
+
+TEST(OpenEoLoad, TemporalExtentGivesEveryPeriodToAggregateTemporalPeriod) {
+  // Items on 2023-05-01, 2023-05-10 and 2023-06-01; the extent [2023-04-01, 2023-08-01) has four
+  // months: April and July without data, also after resample_spatial stacked the items again.
+  const json reducer = {{"process_graph", {{"m", {{"process_id", "max"}, {"arguments", {{"data", {{"from_parameter", "data"}}}}}, {"result", true}}}}}};
+  json g = {{"l", {{"process_id", "load_stac"},
+                   {"arguments", {{"url", catalog().item_collection.string()}, {"bands", {"red"}}, {"temporal_extent", {"2023-04-01", "2023-08-01"}}}}}},
+            {"p", {{"process_id", "aggregate_temporal_period"}, {"arguments", {{"data", {{"from_node", "l"}}}, {"period", "month"}, {"reducer", reducer}}}, {"result", true}}}};
+  for (bool resampled : {false, true}) {
+    if (resampled) {
+      g["r"] = {{"process_id", "resample_spatial"}, {"arguments", {{"data", {{"from_node", "l"}}}, {"resolution", 20}}}};
+      g["p"]["arguments"]["data"] = {{"from_node", "r"}};
+    }
+    const DataArray months = eval({{"process_graph", g}}).cube;
+    EXPECT_EQ(months.coords().at("period").string_values(), (std::vector<std::string>{"2023-04", "2023-05", "2023-06", "2023-07"}));
+    const auto v = values(months);
+    const std::size_t plane = v.size() / 4;
+    EXPECT_TRUE(std::isnan(v[0]));
+    if (!resampled) {
+      EXPECT_DOUBLE_EQ(v[plane], pixel(1, 0, 0, 0));  // May: the later item is larger
+    }
+    EXPECT_FALSE(std::isnan(v[2 * plane]));
+    EXPECT_TRUE(std::isnan(v[3 * plane]));
+  }
 }
 
 TEST(OpenEoLoad, LoadCollectionNeedsAConfiguredStacApi) {

@@ -124,12 +124,86 @@ TEST(OpenEoMerge, LowerDimensionalCubeMeetsEverySlice) {  // example 4: e.g. a D
   EXPECT_NE(error_of([&] { merge(cube, dem); }).find("'overlap_resolver'"), std::string::npos);
 }
 
-TEST(OpenEoMerge, LabelsMayDifferAlongOneDimensionOnly) {
+// Expected values of a merge over (time 4, band 2, y 2, x 3): `at(t, b, y, x)`, NaN for no-data.
+template <class F> std::vector<double> grid_values(F at) {
+  std::vector<double> want;
+  for (int t = 0; t < 4; ++t)
+    for (int b = 0; b < 2; ++b)
+      for (int y = 0; y < 2; ++y)
+        for (int x = 0; x < 3; ++x) want.push_back(at(t, b, y, x));
+  return want;
+}
+
+TEST(OpenEoMerge, TilesOffsetInXAndYUniteWithNodataInTheCorners) {
   const DataArray cube = small_cube();
-  const std::string e = error_of([&] { merge(cube.isel({{"time", Index{0}}, {"x", Index{0}}}), cube.isel({{"time", Index{1}}, {"x", Index{1}}})); });
-  EXPECT_NE(e.find("differ along 2 dimensions (time, x)"), std::string::npos) << e;
-  const DataArray other = cube.assign_coords("x", Coordinate::from_vector<double>("x", {1, 2, 3})).isel({{"band", Index{0}}});
-  EXPECT_NE(error_of([&] { merge(cube, other.isel({{"time", Index{0}}})); }).find("differ along"), std::string::npos);
+  // cube1: y 1030, x 500-510; cube2 (doubled): y 1030-1020, x 510-520. Overlap: (1030, 510).
+  const DataArray c1 = cube.isel({{"y", Index{0}}, {"x", Index{0, 1}}});
+  const DataArray c2 = (cube * 2.0).isel({{"x", Index{1, 2}}});
+  const std::string e = error_of([&] { merge(c1, c2); });
+  EXPECT_NE(e.find("'overlap_resolver'"), std::string::npos) << e;
+  EXPECT_NE(e.find("y, x"), std::string::npos) << e;
+  const DataArray m = merge(c1, c2, "add");
+  EXPECT_EQ(m.dims(), cube.dims());
+  EXPECT_EQ(m.coords().at("y").numeric_value(0), 1030);  // y keeps descending
+  EXPECT_EQ(m.coords().at("x").numeric_value(2), 520);
+  expect_values(m, grid_values([](int t, int b, int y, int x) {
+                  const double v = cell(t, b, y, x);
+                  if (y == 0) return x == 0 ? v : x == 1 ? 3 * v : 2 * v;
+                  return x == 0 ? nan : 2 * v;
+                }));
+  // Disjoint tiles need no resolver: (1030, 500) from cube1, (1020, 510-520) from cube2.
+  const DataArray d = merge(cube.isel({{"y", Index{0}}, {"x", Index{0}}}), (cube * 2.0).isel({{"y", Index{1}}, {"x", Index{1, 2}}}));
+  expect_values(d, grid_values([](int t, int b, int y, int x) {
+                  return y == 0 && x == 0 ? cell(t, b, y, x) : y == 1 && x > 0 ? 2 * cell(t, b, y, x) : nan;
+                }));
+}
+
+TEST(OpenEoMerge, BandsAndTimesDifferingAtOnce) {
+  const DataArray cube = small_cube();
+  // red at t0-t1 and nir at t1-t2: no label combination in both, so no resolver is needed.
+  const DataArray m = merge(cube.isel({{"time", Index{0, 1}}, {"band", Index{0}}}), cube.isel({{"time", Index{1, 2}}, {"band", Index{1}}}));
+  EXPECT_EQ(m.coords().at("band").string_values(), (std::vector<std::string>{"red", "nir"}));
+  EXPECT_EQ(times_of(m), times_of(cube.isel({{"time", Index{0, 1, 2}}})));
+  std::vector<double> want;
+  for (int t = 0; t < 3; ++t)
+    for (int b = 0; b < 2; ++b)
+      for (int y = 0; y < 2; ++y)
+        for (int x = 0; x < 3; ++x) want.push_back((b == 0 && t < 2) || (b == 1 && t > 0) ? cell(t, b, y, x) : nan);
+  expect_values(m, want);
+  // A coordinate only one cube has along a differing dimension cannot be merged: dropped, as
+  // along one dimension.
+  const DataArray named = cube.assign_coords("common_name", Coordinate::strings("band", {"red", "nir"}));
+  const DataArray n = merge(named.isel({{"time", Index{0}}, {"band", Index{0}}}), cube.isel({{"time", Index{1}}, {"band", Index{1}}}));
+  EXPECT_FALSE(n.coords().contains("common_name"));
+}
+
+TEST(OpenEoMerge, CubeOnAnotherGridIsResampledOntoCube1s) {
+  // cube2 at 20 m (x 505, 525; y 1035, 1015) onto small_cube's 10 m grid (x 500-520, y 1030-1020)
+  // by nearest neighbour, as resample_cube_spatial does: then every pixel overlaps.
+  std::vector<double> v;
+  for (int t = 0; t < 4; ++t)
+    for (int b = 0; b < 2; ++b)
+      for (int r = 0; r < 2; ++r)
+        for (int c = 0; c < 2; ++c) v.push_back(1000 + 100 * r + 10 * c + b);
+  Coords coords{{"time", small_cube().coords().at("time")}, {"band", small_cube().coords().at("band")},
+                {"y", Coordinate::from_vector<double>("y", {1035, 1015})}, {"x", Coordinate::from_vector<double>("x", {505, 525})}};
+  const DataArray coarse = write_crs(DataArray::from_vector(v, {{"time", 4}, {"band", 2}, {"y", 2}, {"x", 2}}, coords), Crs::epsg(32632));
+  const std::string e = error_of([&] { merge(small_cube(), coarse); });
+  EXPECT_NE(e.find("'overlap_resolver'"), std::string::npos) << e;
+  const DataArray m = merge(small_cube(), coarse, "add");
+  EXPECT_TRUE(m.coords().at("x").equals(small_cube().coords().at("x")));
+  EXPECT_TRUE(m.coords().at("y").equals(small_cube().coords().at("y")));
+  expect_values(m, grid_values([](int t, int b, int y, int x) { return cell(t, b, y, x) + 1000 + 100 * y + 10 * (x == 2) + b; }));
+  // Another CRS: warped too. The same numbers in UTM zone 33 lie far outside cube1's extent, so
+  // the warped cube2 is no-data everywhere, and so is x + y (unwarped, it would be 2 x).
+  const DataArray elsewhere = write_crs(small_cube(), Crs::epsg(32633));
+  expect_values(merge(small_cube(), elsewhere, "add"), std::vector<double>(48, nan));
+  // Without a CRS on one side the grids cannot be matched: one error naming the difference.
+  const DataArray no_crs = DataArray::from_vector(v, {{"time", 4}, {"band", 2}, {"y", 2}, {"x", 2}}, coords);
+  const std::string n = error_of([&] { merge(small_cube(), no_crs, "add"); });
+  EXPECT_NE(n.find("argument 'cube2'"), std::string::npos) << n;
+  EXPECT_NE(n.find("resolution along 'x' 10 vs 20"), std::string::npos) << n;
+  EXPECT_NE(n.find("cube2 has no CRS"), std::string::npos) << n;
 }
 
 // --- count
@@ -194,15 +268,16 @@ TEST(OpenEoCount, ConditionAndAllInTemporalPeriods) {
   EXPECT_EQ(values(valid)[0], 2);
   const DataArray all = aggregate("month", "count", {{"condition", true}}, holes);
   EXPECT_EQ(values(all)[0], 3);
-  EXPECT_EQ(values(all)[12], 1);
+  EXPECT_EQ(values(all)[12], 0);  // February: nothing to count
+  EXPECT_EQ(values(all)[24], 1);
   const DataArray big = aggregate("month", "count", {{"condition", callback("gt", {{"x", param("x")}, {"y", 15}})}}, holes);
   std::vector<double> want;
-  for (int month : {0, 1})
+  for (int month : {0, 1, 2})  // January, February (empty), March
     for (int b = 0; b < 2; ++b)
       for (int y = 0; y < 2; ++y)
         for (int x = 0; x < 3; ++x) {
           double n = 0;
-          for (int t : month == 0 ? std::vector<int>{0, 2} : std::vector<int>{3}) n += cell(t, b, y, x) > 15;
+          for (int t : month == 0 ? std::vector<int>{0, 2} : month == 2 ? std::vector<int>{3} : std::vector<int>{}) n += cell(t, b, y, x) > 15;
           want.push_back(n);
         }
   expect_values(big, want);
@@ -240,10 +315,11 @@ TEST(OpenEoFirstLast, PeriodReducers) {
   const DataArray holes = with_nan_at_t1(small_cube());
   // January: t = 0, 1 (no-data), 2 in that order; March: t = 3.
   const DataArray first = aggregate("month", "first", json::object(), holes);
-  EXPECT_EQ(times_of(first), (std::vector<std::string>{"2023-01-01", "2023-03-01"}));
+  EXPECT_EQ(times_of(first), (std::vector<std::string>{"2023-01-01", "2023-02-01", "2023-03-01"}));
   EXPECT_EQ(first.dims(), small_cube().dims());
   EXPECT_EQ(values(first)[0], cell(0, 0, 0, 0));
-  EXPECT_EQ(values(first)[12], cell(3, 0, 0, 0));
+  EXPECT_TRUE(std::isnan(values(first)[12]));  // February: no data
+  EXPECT_EQ(values(first)[24], cell(3, 0, 0, 0));
   const DataArray last = aggregate("month", "last", json::object(), holes);
   EXPECT_EQ(values(last)[0], cell(2, 0, 0, 0));
   // Days: 2023-01-01 holds t = 0 and t = 1 (no-data): last skips it unless ignore_nodata is false.
@@ -251,7 +327,7 @@ TEST(OpenEoFirstLast, PeriodReducers) {
   EXPECT_EQ(values(day_last)[0], cell(0, 0, 0, 0));
   const DataArray day_last_any = aggregate("day", "last", {{"ignore_nodata", false}}, holes);
   EXPECT_TRUE(std::isnan(values(day_last_any)[0]));
-  EXPECT_EQ(values(day_last_any)[12], cell(2, 0, 0, 0));
+  EXPECT_EQ(values(day_last_any)[19 * 12], cell(2, 0, 0, 0));  // 2023-01-20, the 20th day
   const DataArray day_first_any = aggregate("day", "first", {{"ignore_nodata", false}}, holes);
   EXPECT_EQ(values(day_first_any)[0], cell(0, 0, 0, 0));
   // Unsorted times: periods follow time, not position.
@@ -298,11 +374,20 @@ TEST(OpenEoPeriods, OpenEoLabelsBesidePeriodStarts) {
   auto labels = [](const std::string& period) { return aggregate(period, "max").coords().at("period").string_values(); };
   using L = std::vector<std::string>;
   // Times: 2023-01-01T10, 2023-01-01T15, 2023-01-20, 2023-03-05.
-  EXPECT_EQ(labels("hour"), (L{"2023-01-01-10", "2023-01-01-15", "2023-01-20-00", "2023-03-05-00"}));
-  EXPECT_EQ(labels("day"), (L{"2023-001", "2023-020", "2023-064"}));
-  EXPECT_EQ(labels("week"), (L{"2022-52", "2023-03", "2023-09"}));  // 2023-01-01 is a Sunday of ISO week 2022-W52
-  EXPECT_EQ(labels("dekad"), (L{"2023-01", "2023-02", "2023-07"}));
-  EXPECT_EQ(labels("month"), (L{"2023-01", "2023-03"}));
+  // Every period from the first label's to the last's (see test_periods.cpp for the empty ones).
+  const L hours = labels("hour");
+  ASSERT_EQ(hours.size(), 24u * 63 + 1 - 10);  // 2023-01-01T10 .. 2023-03-05T00
+  EXPECT_EQ(hours[0], "2023-01-01-10");
+  EXPECT_EQ(hours[5], "2023-01-01-15");
+  EXPECT_EQ(hours.back(), "2023-03-05-00");
+  const L days = labels("day");
+  ASSERT_EQ(days.size(), 64u);
+  EXPECT_EQ(days[19], "2023-020");
+  EXPECT_EQ(days.back(), "2023-064");
+  EXPECT_EQ(labels("week"), (L{"2022-52", "2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-06", "2023-07", "2023-08",
+                               "2023-09"}));  // 2023-01-01 is a Sunday of ISO week 2022-W52
+  EXPECT_EQ(labels("dekad"), (L{"2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-06", "2023-07"}));
+  EXPECT_EQ(labels("month"), (L{"2023-01", "2023-02", "2023-03"}));
   EXPECT_EQ(labels("season"), (L{"2022-djf", "2023-mam"}));
   EXPECT_EQ(labels("tropical-season"), (L{"2022-ndjfma"}));
   EXPECT_EQ(labels("year"), (L{"2023"}));

@@ -63,3 +63,20 @@ def run_graph(cubist, graph, output, url, expect_ok=True):
     if expect_ok and p.returncode != 0:
         fail(f"cubist run {graph}: exit {p.returncode}: {p.stderr.strip()}")
     return p
+
+
+def on_reference_days(ours, reference, what):
+    """openEO's aggregate_temporal_period returns every day of the graph's temporal extent; the
+    C++ pipeline (xarray's groupby) only the days holding data. Checks the days between the
+    extent's and the data's are all NaN and returns `ours` on the reference's days."""
+    import numpy as np
+    missing = set(reference["time"].values) - set(ours["time"].values)
+    if missing:
+        fail(f"{what}: days of the C++ result missing: {sorted(missing)[:3]}")
+    extra = ours.sel(time=~ours["time"].isin(reference["time"].values))
+    if np.isfinite(extra.values).any():
+        fail(f"{what}: data on a day without items")
+    days = ours["time"].values
+    if len(days) > 1 and not (np.diff(days) == np.timedelta64(1, "D")).all():
+        fail(f"{what}: the days are not every day of the extent")
+    return ours.sel(time=reference["time"].values)
