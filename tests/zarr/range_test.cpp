@@ -7,6 +7,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "cubist/cubist.hpp"
+#include "cubist/io.hpp"
 #include "cubist/zarr.hpp"
 #include "net/http_server.hpp"
 #include "test_util.hpp"
@@ -232,6 +234,44 @@ TEST_F(ZarrRangeHttp, PartialShardReadsOverHttpWithAndWithoutRangeSupport) {
     expect_region(*a, {1, 30, 30}, {1, 10, 6});
     expect_region(*a, {0, 0, 0}, {2, 40, 36});
   }
+}
+
+// A selection of a lazily opened sharded array reaches the read (window push-down): over HTTP it
+// fetches the shard index and the touched inner chunks, not the shard, with the values of an
+// unoptimised read (whole shard, then sliced).
+TEST_F(ZarrRangeHttp, SelectionOfAShardedArrayReadsOnlyTheInnerChunksItNeeds) {
+  Chunk cube = Chunk::allocate(DType::Float32, {2, 64, 64});
+  auto v = cube.mutable_values<float>();
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % 977) * 0.25f;
+  DataArray arr = DataArray::from_chunk(cube, {"time", "y", "x"}, {}, Attrs::object(), "data");
+  ToZarrOptions o;
+  o.mode = "w";
+  o.zarr_format = 3;
+  ZarrVariableEncoding enc;
+  enc.chunks = DimSizes{{"time", 1}, {"y", 64}, {"x", 64}};
+  json bytes = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
+  enc.codecs = json::array({{{"name", "sharding_indexed"},
+                             {"configuration", {{"chunk_shape", {1, 16, 16}},
+                                                {"codecs", json::array({bytes, {{"name", "zstd"}, {"configuration", {{"level", 1}}}}})},
+                                                {"index_location", "end"}}}}});
+  o.encoding["data"] = enc;
+  to_zarr(arr, (dir_.path() / "s.zarr").string(), o);
+  const Indexers sel{{"time", std::int64_t{1}}, {"y", Slice{3, 9}}, {"x", Slice{40, 50}}};
+  ComputeOptions unoptimised;
+  unoptimised.optimize = false;
+  DataArray expected = open_zarr((dir_.path() / "s.zarr").string())["data"].isel(sel).compute(unoptimised);
+  const auto before = server_.stats().bytes_sent;
+  DataArray got = open_zarr(server_.base_url() + "/stores/s.zarr")["data"].isel(sel).compute();
+  const auto sent = server_.stats().bytes_sent - before;
+  ASSERT_EQ(got.shape(), (Shape{6, 10}));
+  auto g = got.values<float>(), e = expected.values<float>();
+  ASSERT_EQ(std::vector<float>(g.begin(), g.end()), std::vector<float>(e.begin(), e.end()));
+  for (std::int64_t y = 0; y < 6; ++y)
+    for (std::int64_t x = 0; x < 10; ++x)
+      EXPECT_EQ(g[static_cast<std::size_t>(y * 10 + x)], v[static_cast<std::size_t>((64 + 3 + y) * 64 + 40 + x)]);
+  // Metadata (zarr.json) plus the index and two inner chunks: well under one shard file.
+  EXPECT_LT(sent, fs::file_size(dir_.path() / "s.zarr/data/c/1/0/0") / 2 + fs::file_size(dir_.path() / "s.zarr/zarr.json") +
+                      fs::file_size(dir_.path() / "s.zarr/data/zarr.json"));
 }
 
 }  // namespace
