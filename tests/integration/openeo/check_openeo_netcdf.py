@@ -7,7 +7,8 @@ With the demo's STAC API served again (`cubist demo --serve`):
 - the seed graph (filter_spatial variant, as check_openeo_seed.py) saved as netCDF must open
   with xr.open_dataset into the C++ result: same dims, values and NaNs, time decoded to the same
   datetime64 labels, same x/y, and the same CRS through rioxarray;
-- the loaded (time, band, y, x) cube saved as netCDF must equal the same graph saved as Zarr,
+- the loaded (time, band, y, x) cube (the items of the first two days with data, full extent)
+  saved as netCDF must equal the same graph saved as Zarr,
   with the band labels as strings and the eo:bands coordinates (common_name, center_wavelength);
 - ndvi with target_band appends an NDVI band equal to xarray's (nir - red) / (nir + red).
 Run with Debian's /usr/bin/python3.
@@ -69,6 +70,10 @@ def main():
             pg["save"]["arguments"]["data"] = {"from_node": "load"}
             for node in ("ndvi", "mask", "daily"):
                 del pg[node]
+            # The items of the first two days with data are enough to prove the encoding (several
+            # time steps, two chunks along y); all 24 would write and read back ~1.7 GB.
+            days = reference["time"].values
+            pg["load"]["arguments"]["temporal_extent"] = [str(days[0])[:10], str(days[2])[:10]]
             zarr = os.path.join(tmp, "raw.zarr")
             run(cubist, raw, tmp, "raw_zarr.json", zarr, url)
             pg["save"]["arguments"]["format"] = "netCDF"
@@ -89,6 +94,8 @@ def main():
                 if a.rio.crs != z.rio.crs:
                     fail(f"loaded cube CRS {a.rio.crs} vs {z.rio.crs}")
                 raw_shape = dict(a.sizes)
+                if raw_shape["time"] < 2 or raw_shape["y"] <= 1024:
+                    fail(f"loaded cube {raw_shape}: expected several time steps and two chunks along y")
             # ndvi with target_band: the NDVI appended as a third band, equal to xarray's own
             # (nir - red) / (nir + red) on the two loaded bands of the same file.
             pg["ndvi"] = {"process_id": "ndvi", "arguments": {"data": {"from_node": "load"}, "target_band": "ndvi"}}

@@ -10,6 +10,8 @@ The demo's STAC API is served again (`cubist demo --serve`); then
   cover every day of the temporal extent, and the days without items must be all NaN;
 - the example itself (mask_polygon keeps the loaded extent) must hold the same values on the C++
   result's grid and only NaN elsewhere;
+- its maximum over time saved as GTiff is a valid COG (GDAL's validator; DEFLATE, tiled, with
+  overviews) holding xarray's max over time of the C++ result;
 - a graph failing at run time leaves no output.
 Run with Debian's /usr/bin/python3.
 """
@@ -23,6 +25,40 @@ import xarray as xr
 
 from openeo_fixture import (demo_stac_api, fail, on_reference_days, run_graph as run, seed_graph, with_filter_spatial,
                             write_graph)
+
+
+def check_cog(cubist, doc, reference, tmp, url):
+    """The seed result's maximum over time saved as GTiff: a valid Cloud Optimized GeoTIFF (GDAL's
+    own validator: tiled, overviews after the full-resolution image, IFDs first), DEFLATE, with
+    overviews, holding xarray's max over time of the C++ result on its grid."""
+    from osgeo import gdal
+    from osgeo_utils.samples import validate_cloud_optimized_geotiff as cog
+    g = with_filter_spatial(doc)
+    pg = g["process_graph"]
+    pg["tmax"] = {"process_id": "reduce_dimension", "arguments": {
+        "data": {"from_node": "daily"}, "dimension": "t", "reducer": {"process_graph": {"m": {
+            "process_id": "max", "arguments": {"data": {"from_parameter": "data"}}, "result": True}}}}}
+    pg["save"]["arguments"].update({"data": {"from_node": "tmax"}, "format": "GTiff"})
+    tif = os.path.join(tmp, "max.tif")
+    run(cubist, write_graph(g, os.path.join(tmp, "max_gtiff.json")), tif, url)
+    warnings, errors, _ = cog.validate(tif, full_check=True)
+    if errors:
+        fail(f"GTiff output is not a valid COG: {errors}")
+    ds = gdal.Open(tif)
+    band = ds.GetRasterBand(1)
+    structure = ds.GetMetadata("IMAGE_STRUCTURE")
+    if structure.get("COMPRESSION") != "DEFLATE" or structure.get("LAYOUT") != "COG":
+        fail(f"GTiff output structure {structure}")
+    if band.GetBlockSize()[0] >= ds.RasterXSize or band.GetOverviewCount() < 1:
+        fail(f"GTiff output: blocks {band.GetBlockSize()} of {ds.RasterXSize}x{ds.RasterYSize}, {band.GetOverviewCount()} overviews")
+    got = band.ReadAsArray()
+    want = reference.max("time").values
+    if got.shape != want.shape or not np.array_equal(got, want, equal_nan=True):
+        fail(f"GTiff values differ from xarray's max over time of the C++ result")
+    gt = ds.GetGeoTransform()
+    if gt[1] != float(reference.x[1] - reference.x[0]) or gt[0] != float(reference.x[0]) - gt[1] / 2:
+        fail(f"GTiff geotransform {gt} vs the C++ result's x {reference.x.values[:2]}")
+    ds = None
 
 
 def main():
@@ -63,6 +99,8 @@ def main():
             outside = m.where(~(m.x.isin(r.x.values) & m.y.isin(r.y.values)))
             if np.isfinite(outside.values).any():
                 fail("mask_polygon graph: data outside the catchment's window")
+
+            check_cog(cubist, doc, r, tmp, url)
 
             bad = json.loads(json.dumps(doc))
             bad["process_graph"]["ndvi"]["arguments"]["red"] = "B04"
