@@ -106,9 +106,11 @@ TEST(StreamedAssembly, UnderATightBudgetInputsStillGoStraightIn) {
 TEST(StreamedAssembly, OneOutputChunkIsAssembledAtATime) {
   // 4 output chunks of 16 x 16, each from 32 inputs of 1 x 8. Depth-first priorities finish the
   // inputs of one output chunk before the next one's start: in C order of the inputs, every row
-  // would open all four output chunks at once.
+  // would open all four output chunks at once. (One worker: with more, how many overlap at a
+  // handover depends on OS scheduling.)
   auto a = random<double>({{"t", 16}, {"x", 64}}, {{"t", 1}, {"x", 8}}, 3);
   auto r = a.chunk({{"t", 16}, {"x", 16}});
-  EXPECT_EQ(execute(r, true, 1).stats.peak_streams, 1u);
-  EXPECT_LE(execute(r, true, 2).stats.peak_streams, 2u);
+  Outcome o = execute(r, true, 1);
+  EXPECT_EQ(o.stats.peak_streams, 1u);
+  EXPECT_EQ(o.chunks.size(), 4u);
 }
