@@ -3,7 +3,11 @@
 // or(true, null) is true. On cubes, null is NaN (see cube.hpp for the boolean encoding).
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cmath>
+#include <locale.h>
+#include <string>
+#include <wctype.h>
 #include <optional>
 
 #include "openeo/cube.hpp"
@@ -11,6 +15,34 @@
 
 namespace cubist::openeo {
 namespace {
+
+// The text's code points in lower case (eq with case_sensitive false: "Ä" equals "ä", as the
+// definition's example has it), through the C.UTF-8 locale's case mapping; bytes that are not
+// UTF-8 are kept as they are.
+std::u32string folded(const std::string& text) {
+  static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+  std::u32string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const std::size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    bool valid = n > 0 && i + n <= text.size();
+    char32_t cp = n == 1 ? b : n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
+    for (std::size_t k = 1; valid && k < n; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      valid = (c >> 6) == 0x2;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if (!valid) {
+      out.push_back(b);
+      ++i;
+      continue;
+    }
+    out.push_back(utf8 ? static_cast<char32_t>(towlower_l(static_cast<wint_t>(cp), utf8))
+                       : static_cast<char32_t>(cp < 0x80 ? std::tolower(static_cast<int>(cp)) : cp));
+    i += n;
+  }
+  return out;
+}
 
 enum class Cmp { Gt, Gte, Lt, Lte, Eq, Neq };
 
@@ -58,11 +90,7 @@ Value comparison(Args& args, Cmp op) {
       bool same = x.kind == y.kind && x.scalar == y.scalar;
       if (same == false && x.kind == Value::Kind::String && y.kind == Value::Kind::String && args.given("case_sensitive") &&
           !args.boolean("case_sensitive")) {
-        auto lower = [](std::string s) {
-          for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-          return s;
-        };
-        same = lower(x.scalar.get<std::string>()) == lower(y.scalar.get<std::string>());
+        same = folded(x.scalar.get<std::string>()) == folded(y.scalar.get<std::string>());
       }
       return Value::boolean(op == Cmp::Eq ? same : !same);
     }

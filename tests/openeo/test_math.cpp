@@ -99,6 +99,50 @@ TEST(OpenEoMath, ReducerExamplesOnArrays) {
   EXPECT_TRUE(run("array_element", {{"data", {9, 8}}, {"index", 5}, {"return_nodata", true}}).is_null());
 }
 
+// The remaining examples of the openEO process definitions (openeo-processes 2.0.0-rc.2) for the
+// math, comparison, logic and reducer processes cubist runs, as they are written there.
+TEST(OpenEoMath, RemainingDefinitionExamples) {
+  EXPECT_TRUE(run("subtract", {{"x", 1}, {"y", nullptr}}).is_null());
+  EXPECT_TRUE(run("divide", {{"x", 1}, {"y", nullptr}}).is_null());
+  EXPECT_TRUE(run("max", {{"data", {1, 0, 3, nullptr, 2}}, {"ignore_nodata", false}}).is_null());
+  EXPECT_TRUE(run("min", {{"data", {1, 0, 3, nullptr, 2}}, {"ignore_nodata", false}}).is_null());
+  EXPECT_TRUE(run("min", {{"data", json::array()}}).is_null());
+  EXPECT_TRUE(run("median", {{"data", {-1, 0, nullptr, 1}}, {"ignore_nodata", false}}).is_null());
+  EXPECT_DOUBLE_EQ(number(run("sum", {{"data", {100}}})), 100);
+  EXPECT_TRUE(run("sum", {{"data", {nullptr}}, {"ignore_nodata", false}}).is_null());
+  EXPECT_TRUE(run("sum", {{"data", json::array()}}).is_null());
+  // The example reads `element`, but the definition names the condition's parameter `x`.
+  const json gt2 = {{"process_graph", {{"gt", {{"process_id", "gt"}, {"arguments", {{"x", {{"from_parameter", "x"}}}, {"y", 2}}}, {"result", true}}}}}};
+  EXPECT_DOUBLE_EQ(number(run("count", {{"data", {0, 1, 2, 3, 4, 5, nullptr}}, {"condition", gt2}})), 3);
+  EXPECT_TRUE(run("last", {{"data", {0, 1, nullptr}}, {"ignore_nodata", false}}).is_null());
+  EXPECT_TRUE(is_true(run("gt", {{"x", -0.5}, {"y", -0.6}})));
+  EXPECT_TRUE(is_false(run("gt", {{"x", "2018-01-02T00:00:00Z"}, {"y", "2018-01-01T00:00:00Z"}})));
+  EXPECT_TRUE(is_false(run("gt", {{"x", true}, {"y", false}})));
+  EXPECT_TRUE(is_false(run("lt", {{"x", 0}, {"y", 0}})));
+  EXPECT_TRUE(is_true(run("lt", {{"x", 1}, {"y", 2}})));
+  EXPECT_TRUE(is_false(run("lt", {{"x", -0.5}, {"y", -0.6}})));
+  EXPECT_TRUE(is_false(run("lt", {{"x", "2018-01-01T00:00:00Z"}, {"y", "2018-01-02T00:00:00Z"}})));
+  EXPECT_TRUE(is_false(run("lt", {{"x", 0}, {"y", true}})));
+  EXPECT_TRUE(is_false(run("lt", {{"x", false}, {"y", true}})));
+  EXPECT_TRUE(is_false(run("eq", {{"x", 0}, {"y", false}})));
+  EXPECT_TRUE(is_false(run("eq", {{"x", 1.02}, {"y", 1}, {"delta", 0.01}})));
+  EXPECT_TRUE(is_true(run("eq", {{"x", -1}, {"y", -1.001}, {"delta", 0.01}})));
+  EXPECT_TRUE(is_true(run("eq", {{"x", 115}, {"y", 110}, {"delta", 10}})));
+  EXPECT_TRUE(is_true(run("eq", {{"x", "\u00c4"}, {"y", "\u00e4"}, {"case_sensitive", false}})));
+  EXPECT_TRUE(is_false(run("eq", {{"x", "2018-01-01T00:00:00Z"}, {"y", "2018-01-01T00:00:00+00:00"}})));
+  EXPECT_TRUE(is_false(run("and", {{"x", true}, {"y", false}})));
+  EXPECT_TRUE(is_false(run("and", {{"x", false}, {"y", false}})));
+  EXPECT_TRUE(is_true(run("or", {{"x", true}, {"y", true}})));
+  EXPECT_TRUE(is_true(run("or", {{"x", nullptr}, {"y", true}})));
+  EXPECT_TRUE(is_true(run("not", {{"x", false}})));
+  EXPECT_TRUE(is_false(run("is_nodata", {{"x", "Test"}})));
+  EXPECT_TRUE(is_false(run("is_nodata", {{"x", {nullptr, nullptr}}})));
+  EXPECT_DOUBLE_EQ(number(run("clip", {{"x", 10.001}, {"min", 1}, {"max", 10}})), 10);
+  EXPECT_DOUBLE_EQ(number(run("linear_scale_range", {{"x", 1.12}, {"inputMin", 0}, {"inputMax", 1}, {"outputMin", 0}, {"outputMax", 255}})), 255);
+  EXPECT_EQ(run("array_element", {{"data", {"A", "B", "C"}}, {"index", 0}}).scalar, "A");
+  EXPECT_TRUE(run("array_element", {{"data", json::array()}, {"index", 0}, {"return_nodata", true}}).is_null());
+}
+
 // apply(x -> f(x)) on a cube with NaN no-data.
 DataArray apply_cube(const json& callback_nodes, const DataArray& cube) {
   set_test_cube("apply_in", cube);
