@@ -307,7 +307,7 @@ const ProcessRegistration merge_cubes_reg{ProcessDef{
      {"overlap_resolver", "Combines overlapping values: receives `x` (cube1) and `y` (cube2); null when the cubes do not overlap.",
       schema::callback({"x", "y", "context"}), true, nullptr},
      {"context", "Additional data passed to the overlap resolver.", schema::any(), true, nullptr}},
-    {{"description", "The merged data cube: the union of the labels along the dimension where they differ."}, {"schema", schema::cube()}},
+    {{"description", "The merged data cube: the union of the labels along every dimension where they differ (no-data where neither cube has a label combination); cube2 warped onto cube1's grid first when their CRS or grids differ."}, {"schema", schema::cube()}},
     [](Args& a) -> Value {
       DataArray c1 = a.cube("cube1"), c2 = a.cube("cube2");
       c2 = on_grid_of(a, c1, c2);
