@@ -51,8 +51,9 @@ DataArray reindex(const DataArray& cube, const std::string& dim, const std::vect
     for (std::size_t ax = 0; ax < cube.ndim(); ++ax) {
       const std::string& d = cube.dims()[ax];
       sizes.emplace_back(d, ax == axis ? length : cube.shape()[ax]);
+      // The cube's chunk sizes, along `dim` too: a block of many steps must not become one chunk.
       const auto& own = cube.chunks().chunks(ax);
-      chunks.emplace_back(d, ax == axis || own.empty() ? std::max<std::int64_t>(1, length) : std::max<std::int64_t>(1, own.front()));
+      chunks.emplace_back(d, own.empty() ? 1 : std::max<std::int64_t>(1, own.front()));
     }
     const DType dtype = std::isnan(fill) && !is_float(cube.dtype()) ? DType::Float64 : cube.dtype();
     const DataArray block = full(sizes, fill, dtype, chunks);

@@ -5,6 +5,7 @@
 // trailing periods.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -137,6 +138,9 @@ TEST(OpenEoPeriods, DefinitionExamplesOfCompleteLabels) {
   EXPECT_EQ(labels[1], "2020-002");
   EXPECT_EQ(labels.back(), "2020-366");
   EXPECT_EQ(period_starts(year)[59], "2020-02-29");
+  // The 364 empty days are chunked like the reduced steps (here 2 per chunk), not one huge chunk.
+  const auto& time_chunks = year.chunks().chunks(0);
+  EXPECT_LE(*std::max_element(time_chunks.begin(), time_chunks.end()), 2);
   const std::vector<double> v = values(year);
   EXPECT_DOUBLE_EQ(v[0], kSteps[0][0]);
   EXPECT_TRUE(std::isnan(v[12]));
