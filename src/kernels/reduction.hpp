@@ -126,6 +126,41 @@ template <class T, bool Max, bool DateTime> inline T minmax_init(bool skipna) {
   else return Max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
 }
 
+// Horizontal reductions use independent lanes: the compiler may not reassociate floating-point
+// sums itself, but it vectorises independent lanes, and they also cut rounding error.
+constexpr int kLanes = 32;
+template <class Step> inline void for_lanes(std::int64_t n, Step step) {
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) step(j, i + j);
+  for (; i < n; ++i) step(0, i);
+}
+
+// min/max accumulator for traverse(): merges every value into the state `a` (kept_size elements,
+// starting at minmax_init or at an earlier state). Shared by reduce_partial and group_partial,
+// which merges a group's runs straight into one state.
+template <class T, bool Max, bool DT> struct MinMaxAcc {
+  T* a;
+  bool skipna;
+  void col(std::int64_t k, const T* __restrict v, std::int64_t n) {
+    T* __restrict s = a + k;
+    if (skipna)
+      for (std::int64_t i = 0; i < n; ++i) s[i] = merge_skipna<T, Max, DT>(s[i], v[i]);
+    else
+      for (std::int64_t i = 0; i < n; ++i) s[i] = merge_propagate<T, Max, DT>(s[i], v[i]);
+  }
+  void row(std::int64_t k, const T* __restrict v, std::int64_t n) {
+    T lane[kLanes];
+    std::fill(lane, lane + kLanes, minmax_init<T, Max, DT>(skipna));
+    if (skipna)
+      for_lanes(n, [&](int j, std::int64_t i) { lane[j] = merge_skipna<T, Max, DT>(lane[j], v[i]); });
+    else
+      for_lanes(n, [&](int j, std::int64_t i) { lane[j] = merge_propagate<T, Max, DT>(lane[j], v[i]); });
+    for (int j = 0; j < kLanes; ++j)
+      a[k] = skipna ? merge_skipna<T, Max, DT>(a[k], lane[j]) : merge_propagate<T, Max, DT>(a[k], lane[j]);
+  }
+};
+
 // Runs the accumulator over a chunk laid out as `plan`. Acc provides
 //   col(k, v, n): element i of the contiguous run v[0, n) feeds output k + i   (kept innermost)
 //   row(k, v, n): all of v[0, n) feed output k                                 (reduced innermost)

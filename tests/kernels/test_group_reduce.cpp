@@ -2,7 +2,9 @@
 // group_partial per input chunk -> reduce_combine -> reduce_finalize (no axis reduced away).
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "cubist/error.hpp"
@@ -153,6 +155,105 @@ TEST(GroupPartial, ABlockOfInputChunksGivesOneState) {
     if (std::isnan(x)) EXPECT_TRUE(std::isnan(y)) << i;
     else EXPECT_DOUBLE_EQ(x, y) << i;
   }
+}
+
+// min/max merge a group's runs straight into one state; the bits must be those of the plain tree
+// (reduce_partial per run, reduce_combine in input order): NaNs with different payloads, +0 vs -0
+// ties, groups split over two input chunks, the grouped axis outermost (col path) and innermost
+// (row path, runs longer than the 32 lanes), odd extents, float64, int32 and datetime64.
+template <class T> void expect_minmax_like_tree(DType dtype, const Shape& full, std::size_t g, const std::vector<T>& values,
+                                               const std::vector<std::int64_t>& group_of, std::int64_t groups) {
+  const Chunk a = make_chunk<T>(dtype, full, values);
+  // Two input chunks along the grouped axis, split at an odd position.
+  const std::int64_t split = full[g] / 2 + 1;
+  std::vector<std::int64_t> off1(full.size(), 0), off0(full.size(), 0);
+  off1[g] = split;
+  Shape s0 = full, s1 = full;
+  s0[g] = split;
+  s1[g] = full[g] - split;
+  const Chunk c0 = slice(a, off0, s0), c1 = slice(a, off1, s1);
+  Shape state_full = full;
+  state_full[g] = groups;
+  state_full.insert(state_full.begin(), 1);
+  for (const char* r : {"max", "min"})
+    for (bool skipna : {true, false}) {
+      json p = group_params(r, group_of, json::array({{0, groups}}), skipna);
+      p["axes"] = json::array({g});
+      const OpDef& op = OpRegistry::instance().get("group_partial");
+      OpSignature sig;
+      sig.out_dtype = dtype;
+      sig.out_shape = state_full;
+      sig.input_dtypes = {dtype};
+      sig.input_shapes = {full};
+      auto prepared = op.prepare(p, sig);
+      const std::vector<std::int64_t> index(state_full.size(), 0);
+      std::vector<TaskInput> tin{TaskInput{&c0, 0, off0}, TaskInput{&c1, 0, off1}};
+      TaskContext ctx;
+      ctx.prepared = prepared.get();
+      ctx.out_dtype = dtype;
+      ctx.chunk_index = index;
+      ctx.out_offset = index;
+      ctx.out_shape = state_full;
+      ctx.inputs = tin;
+      const Chunk got = op.run(ctx);
+      ASSERT_EQ(got.shape(), state_full);
+      // The tree, group by group: a state per run of consecutive members (in input order), combined.
+      const json sp{{"reduction", r}, {"axes", json::array({g})}, {"skipna", skipna}, {"ddof", 0}};
+      Shape one_state = state_full;
+      one_state[g + 1] = 1;
+      for (std::int64_t k = 0; k < groups; ++k) {
+        std::vector<Chunk> parts;
+        for (std::int64_t i = 0; i < full[g];) {
+          std::int64_t e = i + 1;
+          while (e < full[g] && group_of[static_cast<std::size_t>(e)] == group_of[static_cast<std::size_t>(i)] &&
+                 e != split)
+            ++e;
+          if (group_of[static_cast<std::size_t>(i)] == k) {
+            std::vector<std::int64_t> o(full.size(), 0);
+            Shape sh = full;
+            o[g] = i;
+            sh[g] = e - i;
+            parts.push_back(run_op("reduce_partial", sp, dtype, full, dtype, {slice(a, o, sh)}));
+          }
+          i = e;
+        }
+        Chunk want = parts.empty() ? Chunk() : parts.size() == 1 ? parts[0] : run_op("reduce_combine", sp, dtype, one_state, dtype, parts);
+        ASSERT_FALSE(want.empty()) << "every group has members in this test";
+        std::vector<std::int64_t> o(state_full.size(), 0);
+        o[g + 1] = k;
+        const Chunk slot = slice(got, o, one_state);
+        ASSERT_EQ(slot.nbytes(), want.nbytes());
+        EXPECT_EQ(std::memcmp(slot.raw(), want.raw(), want.nbytes()), 0) << r << " skipna=" << skipna << " group " << k;
+      }
+    }
+}
+
+TEST(GroupPartial, MinMaxMergedInPlaceHaveTheTreesBits) {
+  const double nan2 = std::bit_cast<double>(std::bit_cast<std::uint64_t>(kNaN) | 0x5);  // another NaN payload
+  // Grouped axis outermost: (7, 3, 5), labels unsorted, group 1's runs cross the chunk split at 4.
+  const std::vector<std::int64_t> outer_groups = {1, 0, 1, 1, 1, 2, 0};
+  std::vector<double> v(7 * 15);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>((i * 37) % 11) - 5;
+  for (std::size_t i = 0; i < v.size(); i += 7) v[i] = kNaN;
+  for (std::size_t i = 3; i < v.size(); i += 13) v[i] = nan2;
+  for (std::size_t i = 0; i < v.size(); i += 5) v[i] = (i / 5) % 2 ? 0.0 : -0.0;
+  for (std::size_t i = 30; i < 45; ++i) v[i] = kNaN;  // position 2 wholly NaN
+  expect_minmax_like_tree<double>(DType::Float64, {7, 3, 5}, 0, v, outer_groups, 3);
+  std::vector<std::int32_t> iv(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) iv[i] = static_cast<std::int32_t>((i * 7919) % 23) - 11;
+  expect_minmax_like_tree<std::int32_t>(DType::Int32, {7, 3, 5}, 0, iv, outer_groups, 3);
+  std::vector<std::int64_t> tv(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) tv[i] = i % 6 == 0 ? kNaT : static_cast<std::int64_t>((i * 131) % 17);
+  expect_minmax_like_tree<std::int64_t>(DType::DateTime64, {7, 3, 5}, 0, tv, outer_groups, 3);
+  // Grouped axis innermost: (3, 77), runs of 40 and 37 positions (longer than the lanes).
+  std::vector<std::int64_t> inner_groups(77, 0);
+  for (std::size_t i = 40; i < 77; ++i) inner_groups[i] = 1;
+  inner_groups[76] = 0;
+  std::vector<double> w(3 * 77);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<double>((i * 53) % 19) - 9;
+  for (std::size_t i = 0; i < w.size(); i += 9) w[i] = i % 2 ? kNaN : nan2;
+  for (std::size_t i = 1; i < w.size(); i += 4) w[i] = i % 3 ? 0.0 : -0.0;
+  expect_minmax_like_tree<double>(DType::Float64, {3, 77}, 1, w, inner_groups, 2);
 }
 
 TEST(GroupPartial, RejectsBadParameters) {

@@ -5,12 +5,16 @@
 // reduce_combine merges the states that different blocks give for the same groups, and
 // reduce_finalize (with no reduced axes) turns them into values. The arithmetic is reduce_partial's and reduce_combine's own: each run
 // of consecutive positions of one group is a zero-copy view reduced by reduce_partial, and the
-// runs of one group (unsorted labels) are merged by reduce_combine.
+// runs of one group (unsorted labels) are merged by reduce_combine; min and max merge the runs
+// straight into the group's state with the same accumulator (identical bits, no per-run states).
 //
 // Params: {"reduction", "axes": [g], "skipna", "ddof",
 //          "group_of": [group of each position along axis g, -1 for none],
 //          "pair_groups": [[k0, k1] per output chunk along the grouped state axis g + 1]}
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <span>
 
 #include "cubist/error.hpp"
 #include "kernels/group_slots.hpp"
@@ -22,6 +26,8 @@ namespace {
 
 struct Prepared {
   std::size_t axis = 0;
+  Reduction reduction = Reduction::Sum;
+  bool skipna = true;
   DType input = DType::Float64;
   DType state = DType::Float64;
   std::vector<std::int64_t> group_of;
@@ -50,6 +56,8 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
   if (p.axes.size() != 1) throw ValueError("group_partial: 'axes' must name exactly one (the grouped) axis");
   auto pr = std::make_shared<Prepared>();
   pr->axis = static_cast<std::size_t>(p.axes[0]);
+  pr->reduction = p.reduction;
+  pr->skipna = p.skipna;
   pr->input = sig.input_dtypes[0];
   const ReductionInfo info = reduction_info(p.reduction, pr->input);
   pr->state = info.state_dtype;
@@ -77,6 +85,41 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
   return pr;
 }
 
+// min and max merge every value of a group's runs straight into one state: the same merges in the
+// same order as reduce_partial per run then reduce_combine (both keep the first of equal values and
+// the first null), so the bits are identical, without a state per run and a combine copy of them.
+template <class T, bool Max, bool DT> void merge_runs_minmax(const std::vector<Chunk>& runs, std::span<const int> axes,
+                                                               bool skipna, const Chunk& state) {
+  auto s = state.mutable_values<T>();
+  std::fill(s.begin(), s.end(), minmax_init<T, Max, DT>(skipna));
+  MinMaxAcc<T, Max, DT> acc{s.data(), skipna};
+  for (const Chunk& run : runs) {
+    Chunk src = run;
+    ReducePlan plan = make_plan(src.shape(), axes, src.strides());
+    if (!unit_inner(plan)) {
+      src = run.contiguous();
+      plan = make_plan(src.shape(), axes);
+    }
+    traverse(plan, static_cast<const T*>(src.raw()), acc);
+  }
+}
+
+void merge_runs_minmax(const Prepared& pr, const std::vector<Chunk>& runs, const Chunk& state) {
+  const int axis = static_cast<int>(pr.axis);
+  const std::span<const int> axes(&axis, 1);
+  const bool mx = pr.reduction == Reduction::Max;
+  if (pr.input == DType::DateTime64) {
+    mx ? merge_runs_minmax<std::int64_t, true, true>(runs, axes, pr.skipna, state)
+       : merge_runs_minmax<std::int64_t, false, true>(runs, axes, pr.skipna, state);
+    return;
+  }
+  visit_dtype(pr.input, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    mx ? merge_runs_minmax<T, true, false>(runs, axes, pr.skipna, state)
+       : merge_runs_minmax<T, false, false>(runs, axes, pr.skipna, state);
+  });
+}
+
 Chunk run(const TaskContext& ctx) {
   const auto& pr = ctx.params<Prepared>();
   const std::size_t g = pr.axis;
@@ -88,15 +131,15 @@ Chunk run(const TaskContext& ctx) {
   if (ctx.out_shape[g + 1] != k1 - k0)
     throw ValueError(fmt::format("group_partial: output chunk {} holds {} groups, its group range [{}, {}) has {}", pair,
                                  ctx.out_shape[g + 1], k0, k1, k1 - k0));
-  // One state per run of consecutive positions of a group in [k0, k1), over every input chunk.
-  std::vector<std::vector<Chunk>> parts(static_cast<std::size_t>(k1 - k0));
+  // Per group of [k0, k1): its runs of consecutive positions over every input chunk, as zero-copy views.
+  std::vector<std::vector<Chunk>> runs(static_cast<std::size_t>(k1 - k0));
   const std::size_t rank = ctx.out_shape.size() - 1;
   std::vector<std::int64_t> offset(rank, 0);
-  auto reduce_run = [&](const Chunk& in, std::int64_t start, std::int64_t len) {
+  auto cut = [&](const Chunk& in, std::int64_t start, std::int64_t len) {
     Shape shape = in.shape();
     offset[g] = start;
     shape[g] = len;
-    return pr.partial->run({in.view(offset, shape)});
+    return in.view(offset, shape);
   };
   for (const TaskInput& input : ctx.inputs) {
     const Chunk& in = *input.chunk;
@@ -111,16 +154,28 @@ Chunk run(const TaskContext& ctx) {
       const std::int64_t k = pr.group_of[static_cast<std::size_t>(first + i)];
       std::int64_t e = i + 1;
       while (e < n && pr.group_of[static_cast<std::size_t>(first + e)] == k) ++e;
-      if (k >= k0 && k < k1) parts[static_cast<std::size_t>(k - k0)].push_back(reduce_run(in, i, e - i));
+      if (k >= k0 && k < k1) runs[static_cast<std::size_t>(k - k0)].push_back(cut(in, i, e - i));
       i = e;
     }
   }
+  const bool minmax = pr.reduction == Reduction::Min || pr.reduction == Reduction::Max;
   std::vector<Chunk> states;
-  states.reserve(parts.size());
-  for (auto& runs : parts) {
-    if (runs.empty()) states.push_back(reduce_run(*ctx.inputs[0].chunk, 0, 0));  // the identity: nothing seen
-    else if (runs.size() == 1) states.push_back(std::move(runs[0]));
-    else states.push_back(pr.combine->run(runs));
+  states.reserve(runs.size());
+  for (auto& group : runs) {
+    if (minmax) {
+      Shape shape = ctx.shape();  // [1, ..., 1 along the grouped axis, ...]
+      shape[g + 1] = 1;
+      Chunk state = Chunk::allocate(pr.state, shape);
+      merge_runs_minmax(pr, group, state);
+      states.push_back(std::move(state));
+      continue;
+    }
+    std::vector<Chunk> parts;
+    parts.reserve(group.size());
+    for (const Chunk& r : group) parts.push_back(pr.partial->run({r}));
+    if (parts.empty()) states.push_back(pr.partial->run({cut(*ctx.inputs[0].chunk, 0, 0)}));  // the identity: nothing seen
+    else if (parts.size() == 1) states.push_back(std::move(parts[0]));
+    else states.push_back(pr.combine->run(parts));
   }
   if (states.size() == 1) return states[0];  // already [F, ..., 1, ...]
   Chunk out = Chunk::allocate(pr.state, ctx.shape());

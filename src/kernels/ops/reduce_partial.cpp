@@ -20,16 +20,6 @@ struct Prepared {
   std::size_t rank;
 };
 
-// Horizontal reductions use independent lanes: the compiler may not reassociate floating-point
-// sums itself, but it vectorises independent lanes, and they also cut rounding error.
-constexpr int kLanes = 32;
-template <class Step> inline void for_lanes(std::int64_t n, Step step) {
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) step(j, i + j);
-  for (; i < n; ++i) step(0, i);
-}
-
 // `ok ? x : y` by bit masking. Baseline x86-64 (SSE2) has no masked stores, so GCC turns a select
 // that feeds an accumulator into a branch and gives up vectorising; a mask it vectorises.
 inline double pick(bool ok, double x, double y) {
@@ -168,28 +158,6 @@ template <class T, bool DT> struct CountAcc {
       for (std::int64_t i = 0; i < n; ++i) q += is_null<T, DT>(v[i]) ? 0 : 1;
       c[k] += q;
     }
-  }
-};
-
-template <class T, bool Max, bool DT> struct MinMaxAcc {
-  T* a;
-  bool skipna;
-  void col(std::int64_t k, const T* __restrict v, std::int64_t n) {
-    T* __restrict s = a + k;
-    if (skipna)
-      for (std::int64_t i = 0; i < n; ++i) s[i] = merge_skipna<T, Max, DT>(s[i], v[i]);
-    else
-      for (std::int64_t i = 0; i < n; ++i) s[i] = merge_propagate<T, Max, DT>(s[i], v[i]);
-  }
-  void row(std::int64_t k, const T* __restrict v, std::int64_t n) {
-    T lane[kLanes];
-    std::fill(lane, lane + kLanes, minmax_init<T, Max, DT>(skipna));
-    if (skipna)
-      for_lanes(n, [&](int j, std::int64_t i) { lane[j] = merge_skipna<T, Max, DT>(lane[j], v[i]); });
-    else
-      for_lanes(n, [&](int j, std::int64_t i) { lane[j] = merge_propagate<T, Max, DT>(lane[j], v[i]); });
-    for (int j = 0; j < kLanes; ++j)
-      a[k] = skipna ? merge_skipna<T, Max, DT>(a[k], lane[j]) : merge_propagate<T, Max, DT>(a[k], lane[j]);
   }
 };
 
