@@ -20,13 +20,25 @@ constexpr std::size_t kPerThread = 64;
 struct Entry {
   std::string href;
   GDALDatasetUniquePtr dataset;
+  std::string identity;
 };
+
+std::string identity_of(const std::string& href) {
+  VSIStatBufL st;
+  if (VSIStatL(gdal_path(href).c_str(), &st) != 0) return href;
+  return fmt::format("{}\n{}\n{}", href, static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtime));
+}
 
 thread_local std::list<Entry> lru;  // most recently used first
 
 }  // namespace
 
 void close_cached_datasets() { lru.clear(); }
+
+const std::string& cached_dataset_identity(const std::string& href) {
+  cached_dataset(href);  // opens it (or moves it to the front)
+  return lru.front().identity;
+}
 
 GDALDataset& cached_dataset(const std::string& href) {
   ensure_gdal();
@@ -42,7 +54,7 @@ GDALDataset& cached_dataset(const std::string& href) {
   CPLPopErrorHandler();
   if (!ds) throw IOError(fmt::format("{}: cannot open as a raster{}", href, why.empty() ? "" : ": " + why));
   if (ds->GetRasterCount() < 1) throw IOError(fmt::format("{}: has no raster bands", href));
-  lru.push_front({href, std::move(ds)});
+  lru.push_front({href, std::move(ds), identity_of(href)});
   if (lru.size() > kPerThread) lru.pop_back();
   return *lru.front().dataset;
 }

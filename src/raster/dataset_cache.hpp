@@ -11,6 +11,11 @@ namespace cubist::raster {
 // among the most recently used few. Throws IOError naming the href when it cannot be opened.
 GDALDataset& cached_dataset(const std::string& href);
 
+// What identifies the contents of the file cached_dataset(href) opened: href, size and modification
+// time at open (VSIStatL). Decoded tiles shared between threads are keyed by it, so tiles of a file
+// replaced since are not mistaken for those of the handle a thread still holds.
+const std::string& cached_dataset_identity(const std::string& href);
+
 // Closes this thread's cached datasets (read_into's per-thread state goes with them).
 void close_cached_datasets();
 

@@ -8,11 +8,13 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "cubist/error.hpp"
 #include "raster/dataset_cache.hpp"
 #include "raster/raster.hpp"
+#include "raster/tile_cache.hpp"
 
 namespace cubist::raster {
 namespace {
@@ -164,9 +166,44 @@ void read_native(GDALRasterBand& band, const AssetRead& asset, std::int64_t src_
   if (err != CE_None) throw IOError(fmt::format("{}: read failed: {}", asset.href, why));
 }
 
-// The common case of COGs (integer pixels, float output): decode in the source type into a per-thread
-// buffer, then one pass converts, maps nodata to the fill value and applies scale/offset, writing
-// each output pixel once (half the memory traffic of decoding as float and fixing up in place).
+// The window [src_col, src_col + w) x [src_row, src_row + h) of a tiled GeoTIFF, tile by tile through
+// the decoded-tile cache shared by the threads: `row(src, dst_row, dst_col, n)` gets each tile's
+// part of each window row. ReadBlock decodes straight into the tile (no pass through GDAL's block
+// cache). False (nothing read) for other layouts: strips, small blocks, other drivers.
+template <class S, class Row>
+bool read_tiles(GDALRasterBand& band, const AssetRead& asset, std::int64_t src_col, std::int64_t src_row, std::int64_t w,
+                std::int64_t h, Row row) {
+  int bx = 0, by = 0;
+  band.GetBlockSize(&bx, &by);
+  GDALDataset* ds = band.GetDataset();
+  if (bx < 64 || by < 64 || !ds || !ds->GetDriver() || std::string_view(ds->GetDriver()->GetDescription()) != "GTiff")
+    return false;
+  const std::string source = fmt::format("{}\nband {}", cached_dataset_identity(asset.href), band.GetBand());
+  const std::size_t tile_bytes = static_cast<std::size_t>(bx) * static_cast<std::size_t>(by) * sizeof(S);
+  for (std::int64_t tr = src_row / by; tr * by < src_row + h; ++tr) {
+    for (std::int64_t tc = src_col / bx; tc * bx < src_col + w; ++tc) {
+      auto tile = cached_tile(TileKey{source, tc, tr}, tile_bytes, [&](std::byte* dst) {
+        CPLErrorReset();
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        const CPLErr err = band.ReadBlock(static_cast<int>(tc), static_cast<int>(tr), dst);
+        std::string why = CPLGetLastErrorMsg();
+        CPLPopErrorHandler();
+        if (err != CE_None) throw IOError(fmt::format("{}: read failed: {}", asset.href, why));
+      });
+      const S* pixels = reinterpret_cast<const S*>(tile->data());
+      const std::int64_t r0 = std::max(src_row, tr * by), r1 = std::min(src_row + h, (tr + 1) * by);
+      const std::int64_t c0 = std::max(src_col, tc * bx), c1 = std::min(src_col + w, (tc + 1) * bx);
+      for (std::int64_t r = r0; r < r1; ++r)
+        row(pixels + (r - tr * by) * bx + (c0 - tc * bx), r - src_row, c0 - src_col, c1 - c0);
+    }
+  }
+  return true;
+}
+
+// The common case of COGs (integer pixels, float output): decode in the source type (tiles from the
+// shared cache, or a window into a per-thread buffer), then one pass converts, maps nodata to the
+// fill value and applies scale/offset, writing each output pixel once (half the memory traffic of
+// decoding as float and fixing up in place).
 // Values are those of the other paths: static_cast<T>(double(v) * scale + offset). False otherwise.
 bool read_integer_source(GDALRasterBand& band, const AssetRead& asset, std::int64_t src_col, std::int64_t src_row,
                          std::int64_t w, std::int64_t h, std::int64_t x0, std::int64_t y0, std::int64_t out_width,
@@ -174,8 +211,6 @@ bool read_integer_source(GDALRasterBand& band, const AssetRead& asset, std::int6
   if (out.dtype() != DType::Float64 && out.dtype() != DType::Float32) return false;
   auto run = [&](auto src_tag, GDALDataType type) {
     using S = typename decltype(src_tag)::type;
-    thread_local std::vector<S> buffer;
-    read_native(band, asset, src_col, src_row, w, h, type, buffer);
     const bool has_nd = nodata.has_value();
     const double nd = has_nd ? *nodata : 0;
     const bool rescale = asset.rescale && (asset.scale != 1 || asset.offset != 0);
@@ -184,14 +219,18 @@ bool read_integer_source(GDALRasterBand& band, const AssetRead& asset, std::int6
       using T = typename decltype(out_tag)::type;
       const T fill_t = static_cast<T>(fill);
       T* base = out.mutable_values<T>().data() + y0 * out_width + x0;
-      for (std::int64_t r = 0; r < h; ++r) {
-        const S* src = buffer.data() + r * w;
-        T* row = base + r * out_width;
-        for (std::int64_t c = 0; c < w; ++c) {
-          const double v = static_cast<double>(src[c]);
-          row[c] = (has_nd && v == nd) ? fill_t : static_cast<T>(v * scale + offset);
+      // One window row's run of n pixels from `src` to (r, c) of the window.
+      auto row = [&](const S* src, std::int64_t r, std::int64_t c, std::int64_t n) {
+        T* dst = base + r * out_width + c;
+        for (std::int64_t i = 0; i < n; ++i) {
+          const double v = static_cast<double>(src[i]);
+          dst[i] = (has_nd && v == nd) ? fill_t : static_cast<T>(v * scale + offset);
         }
-      }
+      };
+      if (read_tiles<S>(band, asset, src_col, src_row, w, h, row)) return;
+      thread_local std::vector<S> buffer;
+      read_native(band, asset, src_col, src_row, w, h, type, buffer);
+      for (std::int64_t r = 0; r < h; ++r) row(buffer.data() + r * w, r, 0, w);
     };
     if (out.dtype() == DType::Float64) convert(TypeTag<double>{});
     else convert(TypeTag<float>{});

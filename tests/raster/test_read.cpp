@@ -8,11 +8,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <thread>
 
 #include "cubist/error.hpp"
 #include "net/http_server.hpp"
 #include "raster/raster.hpp"
+#include "raster/tile_cache.hpp"
 
 using namespace cubist;
 namespace fs = std::filesystem;
@@ -283,4 +285,157 @@ TEST_F(RasterTest, ThreadsReadTheSameFileConcurrently) {
     });
   for (auto& t : threads) t.join();
   for (int k = 0; k < 4; ++k) EXPECT_EQ(bad[static_cast<std::size_t>(k)], 0) << "thread " << k;
+}
+
+namespace {
+
+// A 700 x 530 uint16 GeoTIFF in 256 x 256 deflate tiles (partial tiles on the right and bottom
+// edges), value = (row * 7 + col * 3) % 5000 + 1 except nodata 0 on every 97th pixel.
+std::uint16_t tiled_value(std::int64_t r, std::int64_t c) {
+  if ((r * 700 + c) % 97 == 0) return 0;
+  return static_cast<std::uint16_t>((r * 7 + c * 3) % 5000 + 1);
+}
+void write_tiled(const std::string& file, std::uint16_t bias = 0) {
+  GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
+  const char* opts[] = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE", "PREDICTOR=2", nullptr};
+  GDALDatasetUniquePtr ds(gtiff->Create(file.c_str(), 700, 530, 1, GDT_UInt16, const_cast<char**>(opts)));
+  double gt[6] = {600000, 10, 0, 5000000, 0, -10};
+  ds->SetGeoTransform(gt);
+  ds->SetProjection(kUtm32.c_str());
+  std::vector<std::uint16_t> v(700 * 530);
+  for (std::int64_t r = 0; r < 530; ++r)
+    for (std::int64_t c = 0; c < 700; ++c) {
+      const std::uint16_t x = tiled_value(r, c);
+      v[static_cast<std::size_t>(r * 700 + c)] = x == 0 ? 0 : static_cast<std::uint16_t>(x + bias);
+    }
+  ds->GetRasterBand(1)->SetNoDataValue(0);
+  ASSERT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 700, 530, v.data(), 700, 530, GDT_UInt16, 0, 0, nullptr), CE_None);
+}
+
+// Reads the window of `h` x `w` pixels at (row, col) of the tiled file as float64 (scale 0.0001,
+// offset -0.1, as Sentinel-2 L2A) and counts the pixels that differ from the file's values.
+int tiled_mismatches(const std::string& file, std::int64_t row, std::int64_t col, std::int64_t h, std::int64_t w,
+                     std::uint16_t bias = 0) {
+  raster::AssetRead a;
+  a.href = file;
+  a.scale = 0.0001;
+  a.offset = -0.1;
+  Chunk out = Chunk::allocate(DType::Float64, {h, w});
+  raster::Grid target{kUtm32, Affine{10, 0, 600000 + 10.0 * static_cast<double>(col), 0, -10, 5000000 - 10.0 * static_cast<double>(row)}, w, h};
+  if (!raster::read_into(a, target, NAN, out)) return static_cast<int>(h * w);
+  int bad = 0;
+  auto v = out.values<double>();
+  for (std::int64_t r = 0; r < h; ++r)
+    for (std::int64_t c = 0; c < w; ++c) {
+      const std::int64_t sr = row + r, sc = col + c;
+      const double got = v[static_cast<std::size_t>(r * w + c)];
+      double want = NAN;
+      if (sr >= 0 && sr < 530 && sc >= 0 && sc < 700 && tiled_value(sr, sc) != 0)
+        want = static_cast<double>(tiled_value(sr, sc) + bias) * 0.0001 + -0.1;
+      if (std::isnan(want) ? !std::isnan(got) : got != want) ++bad;
+    }
+  return bad;
+}
+
+}  // namespace
+
+TEST_F(RasterTest, TiledReadsDecodeEachTileOnceThroughTheSharedCache) {
+  const std::string file = (dir / "tiled.tif").string();
+  write_tiled(file);
+  raster::clear_tile_cache();
+  // Crosses tile rows and columns (tiles (0..1, 0..2)), odd sizes.
+  EXPECT_EQ(tiled_mismatches(file, 200, 250, 101, 333), 0);
+  auto s = raster::tile_cache_stats();
+  EXPECT_EQ(s.decoded, 6);
+  EXPECT_EQ(s.hits, 0);
+  // The chunk below shares tile row 1: only tile row 2 (the partial bottom edge) is new.
+  EXPECT_EQ(tiled_mismatches(file, 301, 250, 229, 333), 0);
+  s = raster::tile_cache_stats();
+  EXPECT_EQ(s.decoded, 9);
+  EXPECT_EQ(s.hits, 3);
+  // Partial windows over the right and bottom edges and outside the raster.
+  EXPECT_EQ(tiled_mismatches(file, 500, 650, 64, 80), 0);
+  EXPECT_EQ(tiled_mismatches(file, -10, -3, 20, 20), 0);
+  // Nothing kept with capacity 0, and the values are still right.
+  raster::set_tile_cache_capacity(0);
+  EXPECT_EQ(tiled_mismatches(file, 0, 0, 530, 700), 0);
+  EXPECT_EQ(raster::tile_cache_stats().bytes, 0u);
+  raster::set_tile_cache_capacity(std::size_t{64} << 20);
+}
+
+TEST_F(RasterTest, TiledReadsFromThreadsAgreeAndShareTiles) {
+  const std::string file = (dir / "tiled.tif").string();
+  write_tiled(file);
+  raster::clear_tile_cache();
+  std::vector<std::thread> threads;
+  std::vector<int> bad(4, 0);
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      for (int i = 0; i < 12; ++i) bad[static_cast<std::size_t>(k)] += tiled_mismatches(file, (k * 53 + i * 37) % 400, (k * 91 + i * 61) % 600, 130, 100);
+      raster::release_thread_resources();
+    });
+  for (auto& t : threads) t.join();
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(bad[static_cast<std::size_t>(k)], 0) << "thread " << k;
+  const auto s = raster::tile_cache_stats();
+  EXPECT_LE(s.decoded, 9);  // the file has 3 x 3 tiles: each decoded once for all threads
+  EXPECT_GT(s.hits, 0);
+}
+
+TEST_F(RasterTest, AReplacedFileIsNotReadFromTheOldTiles) {
+  const std::string file = (dir / "tiled.tif").string();
+  write_tiled(file);
+  raster::clear_tile_cache();
+  std::thread([&] {
+    EXPECT_EQ(tiled_mismatches(file, 0, 0, 100, 100), 0);
+    raster::release_thread_resources();
+  }).join();
+  fs::remove(file);
+  write_tiled(file, 7);  // other values (and so another size): a fresh handle must see them
+  std::thread([&] {
+    EXPECT_EQ(tiled_mismatches(file, 0, 0, 100, 100, 7), 0);
+    raster::release_thread_resources();
+  }).join();
+}
+
+TEST(TileCache, LeastRecentlyUsedGoFirstAndFailuresAreNotKept) {
+  raster::clear_tile_cache();
+  raster::set_tile_cache_capacity(3 * 100);
+  int decodes = 0;
+  auto get = [&](std::int64_t col) {
+    return raster::cached_tile(raster::TileKey{"test", col, 0}, 100, [&](std::byte* p) {
+      ++decodes;
+      p[0] = static_cast<std::byte>(col);
+    });
+  };
+  for (std::int64_t c : {0, 1, 2, 0, 3}) EXPECT_EQ((*get(c))[0], static_cast<std::byte>(c));  // 3 evicts 1, not 0
+  EXPECT_EQ(decodes, 4);
+  get(0);
+  get(2);
+  EXPECT_EQ(decodes, 4);
+  get(1);
+  EXPECT_EQ(decodes, 5);
+  EXPECT_EQ(raster::tile_cache_stats().bytes, 300u);
+  EXPECT_THROW(raster::cached_tile(raster::TileKey{"test", 9, 0}, 100, [](std::byte*) { throw IOError("broken tile"); }),
+               IOError);
+  auto again = raster::cached_tile(raster::TileKey{"test", 9, 0}, 100, [](std::byte* p) { p[0] = std::byte{9}; });
+  EXPECT_EQ((*again)[0], std::byte{9});
+  // Threads asking for one tile at once: it is decoded once, all get it.
+  raster::clear_tile_cache();
+  std::atomic<int> slow_decodes{0};
+  std::vector<std::thread> threads;
+  std::vector<int> seen(6, 0);
+  for (int k = 0; k < 6; ++k)
+    threads.emplace_back([&, k] {
+      auto t = raster::cached_tile(raster::TileKey{"test", 42, 1}, 100, [&](std::byte* p) {
+        ++slow_decodes;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        p[0] = std::byte{42};
+      });
+      seen[static_cast<std::size_t>(k)] = static_cast<int>((*t)[0]);
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(slow_decodes.load(), 1);
+  for (int v : seen) EXPECT_EQ(v, 42);
+  raster::set_tile_cache_capacity(std::size_t{64} << 20);
+  raster::clear_tile_cache();
 }

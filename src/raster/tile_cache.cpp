@@ -1,0 +1,115 @@
+#include "raster/tile_cache.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <future>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+
+namespace cubist::raster {
+namespace {
+
+std::size_t default_capacity() {
+  if (const char* mb = std::getenv("CUBIST_TILE_CACHE_MB")) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(mb, &end, 10);
+    if (end != mb && *end == '\0') return static_cast<std::size_t>(v) << 20;
+  }
+  return std::size_t{64} << 20;
+}
+
+class TileCache {
+ public:
+  static TileCache& instance() {
+    static auto* cache = new TileCache();  // never destroyed: reads may run during exit
+    return *cache;
+  }
+
+  std::shared_ptr<const Tile> get(const TileKey& key, std::size_t bytes, const std::function<void(std::byte*)>& decode) {
+    const std::string id = fmt::format("{}\n{},{}", key.source, key.col, key.row);
+    std::promise<std::shared_ptr<const Tile>> promise;
+    {
+      std::unique_lock lock(mutex_);
+      auto it = entries_.find(id);
+      if (it != entries_.end()) {
+        lru_.splice(lru_.begin(), lru_, it->second.lru);
+        ++hits_;
+        auto pending = it->second.tile;
+        lock.unlock();
+        return pending.get();  // waits while another thread decodes it
+      }
+      lru_.push_front(id);
+      entries_.emplace(id, Entry{promise.get_future().share(), bytes, lru_.begin()});
+      held_ += bytes;
+      ++decoded_;
+      evict_locked();
+    }
+    try {
+      auto tile = std::make_shared<Tile>(bytes);
+      decode(tile->data());
+      std::shared_ptr<const Tile> done = std::move(tile);
+      promise.set_value(done);
+      return done;
+    } catch (...) {
+      promise.set_exception(std::current_exception());
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find(id);
+      if (it != entries_.end()) remove_locked(it);
+      throw;
+    }
+  }
+
+  TileCacheStats stats() {
+    std::lock_guard lock(mutex_);
+    return {decoded_, hits_, held_};
+  }
+  void set_capacity(std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    capacity_ = bytes;
+    evict_locked();
+  }
+  void clear() {
+    std::lock_guard lock(mutex_);
+    entries_.clear();
+    lru_.clear();
+    held_ = 0;
+    decoded_ = hits_ = 0;
+  }
+
+ private:
+  struct Entry {
+    std::shared_future<std::shared_ptr<const Tile>> tile;
+    std::size_t bytes;
+    std::list<std::string>::iterator lru;
+  };
+  using Map = std::unordered_map<std::string, Entry>;
+
+  void remove_locked(Map::iterator it) {
+    held_ -= it->second.bytes;
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
+  }
+  // Dropping an entry only forgets it: callers holding the tile (or waiting for it) keep it alive.
+  void evict_locked() {
+    while (held_ > capacity_ && !lru_.empty()) remove_locked(entries_.find(lru_.back()));
+  }
+
+  std::mutex mutex_;
+  Map entries_;
+  std::list<std::string> lru_;  // most recently used first
+  std::size_t held_ = 0, capacity_ = default_capacity();
+  std::int64_t decoded_ = 0, hits_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<const Tile> cached_tile(const TileKey& key, std::size_t bytes, const std::function<void(std::byte*)>& decode) {
+  return TileCache::instance().get(key, bytes, decode);
+}
+TileCacheStats tile_cache_stats() { return TileCache::instance().stats(); }
+void set_tile_cache_capacity(std::size_t bytes) { TileCache::instance().set_capacity(bytes); }
+void clear_tile_cache() { TileCache::instance().clear(); }
+
+}  // namespace cubist::raster

@@ -1,0 +1,39 @@
+// Decoded COG tiles shared by every thread, bounded by bytes (least recently used dropped first).
+// A stack's chunk rows do not line up with the tile rows of every asset (two UTM tiles stacked
+// into one grid: the second one's tile rows straddle chunk rows), so two chunks need the same
+// tile. GDAL's block cache lives in each dataset handle and every thread has its own handles, so a
+// tile needed by chunks that ran on different threads was inflated twice; here it is decoded once.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cubist::raster {
+
+struct TileKey {
+  std::string source;  // href, band and the file's identity (size, modification time)
+  std::int64_t col = 0, row = 0;
+  bool operator==(const TileKey&) const = default;
+};
+
+using Tile = std::vector<std::byte>;
+
+// The decoded tile for `key`: from the cache, or made by `decode` (which fills `bytes` bytes) and
+// kept. Threads asking for a tile being decoded wait for it instead of decoding it again. An
+// exception from `decode` reaches every waiting caller, and the tile is not kept.
+std::shared_ptr<const Tile> cached_tile(const TileKey& key, std::size_t bytes, const std::function<void(std::byte*)>& decode);
+
+struct TileCacheStats {
+  std::int64_t decoded = 0, hits = 0;
+  std::size_t bytes = 0;  // held now
+};
+TileCacheStats tile_cache_stats();
+
+// Capacity in bytes (default 64 MiB, or CUBIST_TILE_CACHE_MB); 0 disables keeping tiles.
+void set_tile_cache_capacity(std::size_t bytes);
+void clear_tile_cache();
+
+}  // namespace cubist::raster
