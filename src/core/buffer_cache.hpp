@@ -5,13 +5,16 @@
 // CPU than lz4 itself (measured, session 4). Reusing a freed buffer of the same size costs neither.
 // Keeping freed buffers must not raise the process's peak memory, so the policy is:
 //   - a miss (no cached buffer of that size) first releases cached buffers, oldest first, until
-//     as many bytes as requested are released (or the cache is empty): mapped plus cached bytes
-//     then never exceed the peak of live chunk bytes (plus one buffer's rounding), so the cache
-//     only holds memory the process already had at its peak;
+//     as many bytes as requested are released or only `floor` bytes stay cached: mapped plus
+//     cached bytes then never exceed the peak of live chunk bytes plus `floor` (and one buffer's
+//     rounding), so beyond a small floor the cache only holds memory the process already had at
+//     its peak. The floor keeps a pipeline's few recurring odd sizes from being released by every
+//     miss of another size (the NDVI demo faulted 25% more pages without it);
 //   - buffers idle longer than `max_idle` are released on the next call;
 //   - never more than `cap` bytes are cached.
 // Bookkeeping only: the owner maps and frees the memory (outside its lock).
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -29,23 +32,34 @@ class BufferCachePolicy {
     std::size_t bytes = 0;
   };
 
-  BufferCachePolicy(std::size_t cap, Clock::duration max_idle) : cap_(cap), max_idle_(max_idle) {}
+  BufferCachePolicy(std::size_t cap, Clock::duration max_idle, std::size_t floor = 0)
+      : cap_(cap), floor_(floor), max_idle_(max_idle) {}
 
-  // A cached buffer of exactly `bytes`, or nullptr (then `release` holds the buffers the caller
-  // must free before allocating, so the new buffer replaces cached memory instead of adding to it).
-  void* take(std::size_t bytes, Clock::time_point now, std::vector<Buffer>& release) {
+  // A cached buffer for `bytes`: of exactly that size, else (when `bytes` >= `resizable`) the
+  // most recently freed buffer of at least `resizable` bytes, which the caller resizes (mremap
+  // keeps its pages, so chunks of varying sizes still reuse faulted memory). Empty when there
+  // is none; `release` then holds the buffers the caller must free before allocating, so new
+  // memory replaces cached memory instead of adding to it.
+  Buffer take(std::size_t bytes, Clock::time_point now, std::vector<Buffer>& release,
+              std::size_t resizable = ~std::size_t{0}) {
     release_idle(now, release);
     if (auto it = by_size_.find(bytes); it != by_size_.end() && !it->second.empty()) {
       auto entry = it->second.back();  // the most recently freed: likeliest still in cache
       it->second.pop_back();
-      void* p = entry->p;
-      cached_ -= bytes;
-      order_.erase(entry);
-      return p;
+      return remove(entry);
     }
-    std::size_t freed = 0;
-    while (freed < bytes && !order_.empty()) freed += pop_oldest(release);
-    return nullptr;
+    Buffer reused;
+    if (bytes >= resizable)
+      for (auto e = order_.end(); e != order_.begin();)
+        if ((--e)->bytes >= resizable) {
+          auto& same = by_size_[e->bytes];
+          same.erase(std::find(same.begin(), same.end(), e));
+          reused = remove(e);
+          break;
+        }
+    std::size_t freed = reused.bytes;
+    while (freed < bytes && cached_ > floor_) freed += pop_oldest(release);
+    return reused;
   }
 
   // Keeps `p` for reuse (true), or returns false when the caller must free it; `release` gets
@@ -70,6 +84,13 @@ class BufferCachePolicy {
   };
   using Order = std::list<Entry>;  // oldest first
 
+  Buffer remove(Order::iterator e) {
+    const Buffer b{e->p, e->bytes};
+    cached_ -= e->bytes;
+    order_.erase(e);
+    return b;
+  }
+
   std::size_t pop_oldest(std::vector<Buffer>& release) {
     const Entry e = order_.front();
     // Same-size entries are queued in the order they were freed, so this one is at its front.
@@ -85,7 +106,7 @@ class BufferCachePolicy {
     while (!order_.empty() && now - order_.front().freed_at > max_idle_) pop_oldest(release);
   }
 
-  std::size_t cap_;
+  std::size_t cap_, floor_;
   Clock::duration max_idle_;
   Order order_;
   std::unordered_map<std::size_t, std::deque<Order::iterator>> by_size_;

@@ -31,13 +31,18 @@ class BufferCache {
   void* take(std::size_t bytes) {
     if (bytes >= kMinBytes) {
       std::vector<detail::BufferCachePolicy::Buffer> release;
-      void* p;
+      detail::BufferCachePolicy::Buffer b;
       {
         std::lock_guard lock(mutex_);
-        p = policy_.take(bytes, detail::BufferCachePolicy::Clock::now(), release);
+        b = policy_.take(bytes, detail::BufferCachePolicy::Clock::now(), release, kMapBytes);
       }
       free_all(release);
-      if (p) return p;
+      if (b.p && b.bytes == bytes) return b.p;
+      if (b.p) {  // a mapped buffer of another size: resized, its pages kept (no fault, no zeroing)
+        void* q = ::mremap(b.p, b.bytes, bytes, MREMAP_MAYMOVE);
+        if (q != MAP_FAILED) return q;
+        munmap(b.p, b.bytes);
+      }
     }
     if (bytes >= kMapBytes) {
       void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -67,6 +72,9 @@ class BufferCache {
  private:
   static constexpr std::size_t kMinBytes = 64 << 10;
   static constexpr std::size_t kMapBytes = 1 << 20;
+  // Cached whatever the misses (the bound of the cache before session 4): at most this much
+  // above the peak of live chunk bytes.
+  static constexpr std::size_t kCacheFloor = 64 << 20;
 
   // An eighth of physical memory, at least 64 MiB and at most 4 GiB: room for a persisted result
   // of a few GB to be recycled chunk for chunk by the next one of the same shape.
@@ -84,7 +92,7 @@ class BufferCache {
   }
 
   std::mutex mutex_;
-  detail::BufferCachePolicy policy_{cache_cap(), std::chrono::seconds(5)};
+  detail::BufferCachePolicy policy_{cache_cap(), std::chrono::seconds(5), kCacheFloor};
 };
 
 }  // namespace

@@ -26,8 +26,8 @@ TEST(BufferCachePolicy, ReusesTheMostRecentBufferOfTheSameSize) {
   EXPECT_TRUE(cache.give(tag(1), 4096, t, release));
   EXPECT_TRUE(cache.give(tag(2), 4096, t, release));
   EXPECT_TRUE(cache.give(tag(3), 8192, t, release));
-  EXPECT_EQ(cache.take(4096, t, release), tag(2));
-  EXPECT_EQ(cache.take(4096, t, release), tag(1));
+  EXPECT_EQ(cache.take(4096, t, release).p, tag(2));
+  EXPECT_EQ(cache.take(4096, t, release).p, tag(1));
   EXPECT_TRUE(release.empty());
   EXPECT_EQ(cache.cached_bytes(), 8192u);
 }
@@ -38,12 +38,12 @@ TEST(BufferCachePolicy, AMissReleasesAtLeastTheRequestedBytesOldestFirst) {
   std::vector<BufferCachePolicy::Buffer> release;
   for (int i = 1; i <= 4; ++i) cache.give(tag(i), 1000, t + std::chrono::milliseconds(i), release);
   // 2500 bytes of another size: three cached buffers go, so mapped + cached bytes do not grow.
-  EXPECT_EQ(cache.take(2500, t + 10ms, release), nullptr);
+  EXPECT_EQ(cache.take(2500, t + 10ms, release).p, nullptr);
   ASSERT_EQ(release.size(), 3u);
   EXPECT_EQ(release[0].p, tag(1));
   EXPECT_EQ(release[2].p, tag(3));
   EXPECT_EQ(cache.cached_bytes(), 1000u);
-  EXPECT_EQ(cache.take(1000, t + 10ms, release), tag(4));
+  EXPECT_EQ(cache.take(1000, t + 10ms, release).p, tag(4));
 }
 
 TEST(BufferCachePolicy, MemoryNeverExceedsThePeakOfLiveBuffers) {
@@ -57,7 +57,7 @@ TEST(BufferCachePolicy, MemoryNeverExceedsThePeakOfLiveBuffers) {
     std::vector<void*> held;
     for (int i = 0; i < 20; ++i) {
       release.clear();
-      void* p = cache.take(size, t, release);
+      void* p = cache.take(size, t, release).p;
       mapped -= total(release);
       if (!p) {
         p = tag(next++);
@@ -78,6 +78,35 @@ TEST(BufferCachePolicy, MemoryNeverExceedsThePeakOfLiveBuffers) {
   EXPECT_LE(mapped, peak_live + 7000);
 }
 
+TEST(BufferCachePolicy, MissesLeaveTheFloorCached) {
+  BufferCachePolicy cache(1 << 30, 5s, 2500);
+  auto t = BufferCachePolicy::Clock::now();
+  std::vector<BufferCachePolicy::Buffer> release;
+  for (int i = 1; i <= 4; ++i) cache.give(tag(i), 1000, t, release);
+  EXPECT_EQ(cache.take(5000, t, release).p, nullptr);
+  EXPECT_EQ(total(release), 2000u);  // down to the floor, not to zero
+  EXPECT_EQ(cache.cached_bytes(), 2000u);
+}
+
+TEST(BufferCachePolicy, ResizableBuffersServeOtherSizes) {
+  BufferCachePolicy cache(1 << 30, 5s);
+  auto t = BufferCachePolicy::Clock::now();
+  std::vector<BufferCachePolicy::Buffer> release;
+  cache.give(tag(1), 3000, t, release);
+  cache.give(tag(2), 500, t, release);   // below the resizable size: never handed out for another
+  cache.give(tag(3), 2000, t, release);
+  cache.give(tag(4), 600, t, release);
+  auto b = cache.take(2500, t, release, 1000);  // the most recent resizable one
+  EXPECT_EQ(b.p, tag(3));
+  EXPECT_EQ(b.bytes, 2000u);
+  // It grows by 500 bytes: at least that much cached memory is released (the oldest, tag 1).
+  ASSERT_EQ(release.size(), 1u);
+  EXPECT_EQ(release[0].p, tag(1));
+  release.clear();
+  EXPECT_EQ(cache.take(800, t, release, 1000).p, nullptr);  // too small to take a resizable one
+  EXPECT_EQ(cache.cached_bytes(), 0u);  // ... so 800 bytes of the rest were released
+}
+
 TEST(BufferCachePolicy, IdleBuffersAndTheCapAreReleased) {
   BufferCachePolicy cache(10000, 5s);
   auto t = BufferCachePolicy::Clock::now();
@@ -88,7 +117,7 @@ TEST(BufferCachePolicy, IdleBuffersAndTheCapAreReleased) {
   ASSERT_EQ(release.size(), 1u);
   EXPECT_EQ(release[0].p, tag(2));
   release.clear();
-  EXPECT_EQ(cache.take(6000, t + 7s, release), nullptr);  // idle for 6 s: released, not reused
+  EXPECT_EQ(cache.take(6000, t + 7s, release).p, nullptr);  // idle for 6 s: released, not reused
   ASSERT_EQ(release.size(), 1u);
   EXPECT_EQ(release[0].p, tag(3));
   EXPECT_EQ(cache.cached_bytes(), 0u);
