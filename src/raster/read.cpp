@@ -289,11 +289,19 @@ bool read_in_place(GDALRasterBand& band, const AssetRead& asset, std::int64_t sr
   return false;
 }
 
-void fill_chunk(Chunk& out, double fill) {
+// Fills what lies outside the window [x0, x1) x [y0, y1) of the 2-d chunk: the read writes the rest.
+void fill_outside(Chunk& out, std::int64_t x0, std::int64_t x1, std::int64_t y0, std::int64_t y1, double fill) {
   visit_dtype(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    auto v = out.mutable_values<T>();
-    std::fill(v.begin(), v.end(), static_cast<T>(fill));
+    const T f = static_cast<T>(fill);
+    T* v = out.mutable_values<T>().data();
+    const std::int64_t width = out.shape()[1], height = out.shape()[0];
+    std::fill(v, v + y0 * width, f);
+    for (std::int64_t r = y0; r < y1; ++r) {
+      std::fill(v + r * width, v + r * width + x0, f);
+      std::fill(v + r * width + x1, v + (r + 1) * width, f);
+    }
+    std::fill(v + y1 * width, v + height * width, f);
   });
 }
 
@@ -374,7 +382,7 @@ bool read_into(const AssetRead& asset, const Grid& target, double fill_value, Ch
       if (has) nodata = nd;
     }
     const std::int64_t w = x1 - x0, h = y1 - y0;
-    if (w != target.width || h != target.height) fill_chunk(out, fill_value);
+    if (w != target.width || h != target.height) fill_outside(out, x0, x1, y0, y1, fill_value);
     if (read_integer_source(band, asset, col_off + x0, row_off + y0, w, h, x0, y0, target.width, nodata, fill_value, out))
       return true;
     if (read_in_place(band, asset, col_off + x0, row_off + y0, w, h, x0, y0, target.width, nodata, fill_value, out))

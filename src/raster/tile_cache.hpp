@@ -9,7 +9,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace cubist::raster {
 
@@ -19,7 +18,15 @@ struct TileKey {
   bool operator==(const TileKey&) const = default;
 };
 
-using Tile = std::vector<std::byte>;
+// Decoded pixels, left uninitialised before `decode` fills them (zeroing 2 MiB per tile only to
+// overwrite it cost as much as a memcpy of the tile).
+struct Tile {
+  explicit Tile(std::size_t n) : bytes(std::make_unique_for_overwrite<std::byte[]>(n)), size(n) {}
+  std::unique_ptr<std::byte[]> bytes;
+  std::size_t size;
+  std::byte* data() const { return bytes.get(); }
+  std::byte operator[](std::size_t i) const { return bytes[i]; }
+};
 
 // The decoded tile for `key`: from the cache, or made by `decode` (which fills `bytes` bytes) and
 // kept. Threads asking for a tile being decoded wait for it instead of decoding it again. An
