@@ -17,7 +17,9 @@ namespace {
 
 // Freed chunk buffers are kept for reuse by size under BufferCachePolicy (core/buffer_cache.hpp):
 // fresh pages cost a page fault and the kernel zeroing them, which for a Zarr decoder took more
-// CPU than lz4 itself; the policy never lets the cache raise the process's peak memory.
+// CPU than lz4 itself; beyond a 64 MiB floor the policy never lets the cache raise the process's
+// peak memory. A miss takes the most recently freed mapped buffer of another size and resizes it
+// with mremap, which keeps its pages: pipelines whose chunk sizes vary still reuse faulted memory.
 // Buffers of kMapBytes and more are mapped directly rather than taken from malloc: malloc keeps
 // freed multi-MB blocks inside its arenas (its mmap threshold grows to 32 MiB as other code
 // frees large blocks), so a pipeline's peak of chunk bytes stayed resident long after the chunks
