@@ -239,6 +239,8 @@ TEST(GroupPartial, MinMaxMergedInPlaceHaveTheTreesBits) {
   for (std::size_t i = 0; i < v.size(); i += 5) v[i] = (i / 5) % 2 ? 0.0 : -0.0;
   for (std::size_t i = 30; i < 45; ++i) v[i] = kNaN;  // position 2 wholly NaN
   expect_minmax_like_tree<double>(DType::Float64, {7, 3, 5}, 0, v, outer_groups, 3);
+  // First runs longer than one position (group 0 starts with positions 0..1, group 1 with 2..3).
+  expect_minmax_like_tree<double>(DType::Float64, {7, 3, 5}, 0, v, {0, 0, 1, 1, 1, 2, 0}, 3);
   std::vector<std::int32_t> iv(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) iv[i] = static_cast<std::int32_t>((i * 7919) % 23) - 11;
   expect_minmax_like_tree<std::int32_t>(DType::Int32, {7, 3, 5}, 0, iv, outer_groups, 3);

@@ -91,9 +91,25 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
 template <class T, bool Max, bool DT> void merge_runs_minmax(const std::vector<Chunk>& runs, std::span<const int> axes,
                                                                bool skipna, const Chunk& state) {
   auto s = state.mutable_values<T>();
-  std::fill(s.begin(), s.end(), minmax_init<T, Max, DT>(skipna));
+  const T init = minmax_init<T, Max, DT>(skipna);
   MinMaxAcc<T, Max, DT> acc{s.data(), skipna};
-  for (const Chunk& run : runs) {
+  std::size_t first = 0;
+  // A first run of one contiguous position (a time step of its own chunk, as stacks are chunked)
+  // merges into the initial state as it is written: one pass instead of a fill and a merge.
+  if (!runs.empty() && runs[0].is_contiguous() && runs[0].size() == state.size()) {
+    const T* v = static_cast<const T*>(runs[0].raw());
+    const std::int64_t n = state.size();
+    T* __restrict out = s.data();
+    if (skipna)
+      for (std::int64_t i = 0; i < n; ++i) out[i] = merge_skipna<T, Max, DT>(init, v[i]);
+    else
+      for (std::int64_t i = 0; i < n; ++i) out[i] = merge_propagate<T, Max, DT>(init, v[i]);
+    first = 1;
+  } else {
+    std::fill(s.begin(), s.end(), init);
+  }
+  for (std::size_t k = first; k < runs.size(); ++k) {
+    const Chunk& run = runs[k];
     Chunk src = run;
     ReducePlan plan = make_plan(src.shape(), axes, src.strides());
     if (!unit_inner(plan)) {
