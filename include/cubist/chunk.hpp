@@ -25,6 +25,11 @@ class Chunk {
   // Uninitialised storage for `shape` elements of `dtype`.
   static Chunk allocate(DType dtype, Shape shape);
   static Chunk zeros(DType dtype, Shape shape);
+  // Zero-filled storage whose pages become resident only as they are written: a fresh mapping
+  // (for 1 MiB and more), never taken from nor returned to the freed-buffer cache. For outputs
+  // filled piece by piece over a long time (streamed assembly), which would otherwise hold a
+  // whole recycled, resident buffer from their first piece on.
+  static Chunk sparse_zeros(DType dtype, Shape shape);
   // Zero-copy view of memory the caller keeps alive through `owner` (a user buffer, numpy later).
   static Chunk wrap(DType dtype, Shape shape, std::shared_ptr<const void> owner, const void* data);
 

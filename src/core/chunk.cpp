@@ -57,6 +57,21 @@ class BufferCache {
     }
     return std::aligned_alloc(kChunkAlignment, bytes);
   }
+  // Outside the cache: see Chunk::sparse_zeros.
+  static void* map_zeroed(std::size_t bytes) {
+    if (bytes >= kMapBytes) {
+      void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      return p == MAP_FAILED ? nullptr : p;
+    }
+    void* p = std::aligned_alloc(kChunkAlignment, bytes);
+    if (p) std::memset(p, 0, bytes);
+    return p;
+  }
+  static void free_one(void* p, std::size_t bytes) {
+    if (bytes >= kMapBytes) munmap(p, bytes);
+    else std::free(p);
+  }
+
   void give(void* p, std::size_t bytes) {
     if (bytes >= kMinBytes) {
       std::vector<detail::BufferCachePolicy::Buffer> release;
@@ -85,10 +100,6 @@ class BufferCache {
     const std::size_t ram = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) : 0;
     return std::clamp<std::size_t>(ram / 8, std::size_t{64} << 20, std::size_t{4} << 30);
   }
-  static void free_one(void* p, std::size_t bytes) {
-    if (bytes >= kMapBytes) munmap(p, bytes);
-    else std::free(p);
-  }
   static void free_all(const std::vector<detail::BufferCachePolicy::Buffer>& buffers) {
     for (const auto& b : buffers) free_one(b.p, b.bytes);
   }
@@ -115,17 +126,38 @@ std::string shape_to_string(const Shape& shape) {
   return fmt::format("({})", fmt::join(shape, ", "));
 }
 
+namespace {
+// Round up so the size is a multiple of the alignment, as aligned_alloc requires.
+std::size_t buffer_bytes(const Chunk& c) {
+  const std::size_t bytes = std::max<std::size_t>(c.nbytes(), 1);
+  return (bytes + kChunkAlignment - 1) / kChunkAlignment * kChunkAlignment;
+}
+}  // namespace
+
 Chunk Chunk::allocate(DType dtype, Shape shape) {
   Chunk c;
   c.dtype_ = dtype;
   c.size_ = shape_size(shape);
   c.shape_ = std::move(shape);
-  // Round up so the size is a multiple of the alignment, as aligned_alloc requires.
-  std::size_t bytes = std::max<std::size_t>(c.nbytes(), 1);
-  bytes = (bytes + kChunkAlignment - 1) / kChunkAlignment * kChunkAlignment;
+  const std::size_t bytes = buffer_bytes(c);
   void* p = BufferCache::instance().take(bytes);
   if (!p) throw Error(fmt::format("out of memory allocating a chunk of {} bytes", bytes));
   c.data_ = std::shared_ptr<const void>(p, [bytes](const void* q) { BufferCache::instance().give(const_cast<void*>(q), bytes); });
+  c.set_c_strides();
+  return c;
+}
+
+Chunk Chunk::sparse_zeros(DType dtype, Shape shape) {
+  Chunk c;
+  c.dtype_ = dtype;
+  c.size_ = shape_size(shape);
+  c.shape_ = std::move(shape);
+  const std::size_t bytes = buffer_bytes(c);
+  void* p = BufferCache::map_zeroed(bytes);
+  if (!p) throw Error(fmt::format("out of memory allocating a chunk of {} bytes", bytes));
+  // Freed straight back to the system: by then it is resident in full, and cached it would add
+  // a whole output chunk to the memory the cache may hold beyond the live chunks.
+  c.data_ = std::shared_ptr<const void>(p, [bytes](const void* q) { BufferCache::free_one(const_cast<void*>(q), bytes); });
   c.set_c_strides();
   return c;
 }

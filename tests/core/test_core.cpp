@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
 
 #include "core/expression.hpp"
 #include "core/format.hpp"
@@ -168,4 +172,31 @@ TEST(Chunk, LargeBuffersAreAlignedZeroableAndReusable) {
     c.mutable_values<double>()[static_cast<std::size_t>(n - 1)] = 7;
     EXPECT_EQ(c.values<double>()[static_cast<std::size_t>(n - 1)], 7);
   }
+}
+
+namespace {
+std::int64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+}  // namespace
+
+TEST(Chunk, SparseZerosAreZeroAndResidentOnlyWhereWritten) {
+  // A freed buffer of the same size, full of garbage, sits in the freed-buffer cache: a sparse
+  // chunk must not be that buffer (it would be resident in full and not zero).
+  for (std::int64_t n : {1000, 1 << 20, 8 << 20}) {
+    Chunk junk = Chunk::allocate(DType::Float64, {n});
+    std::memset(junk.mutable_raw(), 0xab, junk.nbytes());
+    junk = Chunk();
+    Chunk s = Chunk::sparse_zeros(DType::Float64, {n});
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(s.raw()) % kChunkAlignment, 0u);
+    for (double v : s.values<double>()) ASSERT_EQ(v, 0.0);
+  }
+  // 512 MiB, one element written: a few pages resident, not the whole buffer.
+  const std::int64_t before = resident_bytes();
+  Chunk big = Chunk::sparse_zeros(DType::Float64, {std::int64_t{64} << 20});
+  big.mutable_values<double>()[12345] = 1;
+  EXPECT_LT(resident_bytes() - before, std::int64_t{64} << 20);
 }

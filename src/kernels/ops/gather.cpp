@@ -127,17 +127,22 @@ std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput
   }
 }
 
-// Streaming form (OpDef::accumulate): the output is allocated when the first input arrives.
-std::size_t accumulate(const TaskContext& ctx, Chunk& out) {
-  if (out.empty()) out = Chunk::allocate(ctx.out_dtype, ctx.shape());
+std::size_t add_inputs(const TaskContext& ctx, Chunk& out) {
   std::size_t copied = 0;
   for (const auto& in : ctx.inputs) copied += add_input(ctx.params<Prepared>(), ctx, in, out);
   return copied;
 }
 
+// Streaming form (OpDef::accumulate): the output is allocated when the first input arrives, as
+// sparse pages, so a chunk being filled is resident only as far as it has been written.
+std::size_t accumulate(const TaskContext& ctx, Chunk& out) {
+  if (out.empty()) out = Chunk::sparse_zeros(ctx.out_dtype, ctx.shape());
+  return add_inputs(ctx, out);
+}
+
 Chunk run(const TaskContext& ctx) {
-  Chunk out;
-  accumulate(ctx, out);
+  Chunk out = Chunk::allocate(ctx.out_dtype, ctx.shape());
+  add_inputs(ctx, out);
   return out;
 }
 
