@@ -17,7 +17,7 @@ std::size_t default_capacity() {
     const unsigned long long v = std::strtoull(mb, &end, 10);
     if (end != mb && *end == '\0') return static_cast<std::size_t>(v) << 20;
   }
-  return std::size_t{64} << 20;
+  return std::size_t{32} << 20;
 }
 
 class TileCache {

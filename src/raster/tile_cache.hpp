@@ -39,7 +39,7 @@ struct TileCacheStats {
 };
 TileCacheStats tile_cache_stats();
 
-// Capacity in bytes (default 64 MiB, or CUBIST_TILE_CACHE_MB); 0 disables keeping tiles.
+// Capacity in bytes (default 32 MiB, or CUBIST_TILE_CACHE_MB); 0 disables keeping tiles.
 void set_tile_cache_capacity(std::size_t bytes);
 void clear_tile_cache();
 
