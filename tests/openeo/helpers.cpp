@@ -65,12 +65,12 @@ std::vector<double> values(const DataArray& a) {
 
 double cell(int t, int b, int y, int x) { return 10.0 * t + 3 * y + x + (b ? 100 : 0); }
 
-void expect_values(const DataArray& a, const std::vector<double>& want) {
+void expect_values(const DataArray& a, const std::vector<double>& want, double tolerance) {
   const auto got = values(a);
   ASSERT_EQ(got.size(), want.size());
   for (std::size_t i = 0; i < want.size(); ++i) {
     if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got[i])) << "at " << i << ": " << got[i];
-    else EXPECT_NEAR(got[i], want[i], 1e-9) << "at " << i;
+    else EXPECT_NEAR(got[i], want[i], tolerance) << "at " << i;
   }
 }
 

@@ -26,8 +26,8 @@ double number(const Value& v);
 std::vector<double> values(const DataArray& a);
 // small_cube()'s value of red (b = 0) or nir (b = 1) at t, y, x.
 double cell(int t, int b, int y, int x);
-// Every value of `a` (C order) equals `want` within 1e-9, NaN where `want` is NaN.
-void expect_values(const DataArray& a, const std::vector<double>& want);
+// Every value of `a` (C order) equals `want` within `tolerance`, NaN where `want` is NaN.
+void expect_values(const DataArray& a, const std::vector<double>& want, double tolerance = 1e-9);
 // The message of the ValueError the graph's validation throws ("" when it passes).
 std::string validation_error(const nlohmann::json& doc);
 
