@@ -26,10 +26,24 @@ std::string dimension_of(const DataArray& cube, const std::string& name) {
   throw DimensionError(fmt::format("dimension '{}' is not in the data cube (dims: {})", name, dims_text(cube)));
 }
 
+std::vector<std::string> temporal_dimensions(const DataArray& cube) {
+  std::vector<std::string> out;
+  for (const auto& d : cube.dims()) {
+    const bool labelled = cube.coords().contains(d) && cube.coords().at(d).dims() == std::vector<std::string>{d};
+    if (labelled ? (!cube.coords().at(d).is_string() && cube.coords().at(d).dtype() == DType::DateTime64)
+                 : (d == "time" || d == "t"))
+      out.push_back(d);
+  }
+  return out;
+}
+
 std::string time_dimension(const DataArray& cube) {
-  for (const char* d : {"time", "t"})
-    if (cube.has_dim(d)) return d;
-  throw DimensionError(fmt::format("the data cube has no temporal dimension (dims: {})", dims_text(cube)));
+  const auto dims = temporal_dimensions(cube);
+  if (dims.size() == 1) return dims[0];
+  if (dims.empty()) throw DimensionError(fmt::format("the data cube has no temporal dimension (dims: {})", dims_text(cube)));
+  std::string names;
+  for (const auto& d : dims) names += (names.empty() ? "" : ", ") + d;
+  throw DimensionError(fmt::format("the data cube has several temporal dimensions ({}): name one as 'dimension'", names));
 }
 
 std::string band_dimension(const DataArray& cube) {

@@ -16,8 +16,13 @@ namespace cubist::openeo {
 
 // The cube's dimension for an openEO dimension name; DimensionError naming both when absent.
 std::string dimension_of(const DataArray& cube, const std::string& openeo_name);
-// The temporal / band dimension of the cube (DimensionError when it has none).
+// The temporal dimensions: those labelled by datetimes (and `time`/`t` without labels), in order.
+std::vector<std::string> temporal_dimensions(const DataArray& cube);
+// The cube's one temporal dimension: DimensionError when it has none or several (openEO's
+// TooManyDimensions: the process then needs its `dimension` argument).
 std::string time_dimension(const DataArray& cube);
+// The band dimension of the cube (DimensionError when it has none).
+
 std::string band_dimension(const DataArray& cube);
 // The string labels along a dimension (numbers formatted).
 std::vector<std::string> labels_of(const DataArray& cube, const std::string& dim);

@@ -11,8 +11,9 @@
 
 namespace cubist::openeo {
 
-// Time steps in [start, end) (either end open); ValueError when none is left.
-DataArray select_time(const DataArray& cube, std::optional<std::int64_t> start, std::optional<std::int64_t> end);
+// Time steps of temporal dimension `dim` in [start, end) (either end open); ValueError when none is left.
+DataArray select_time(const DataArray& cube, const std::string& dim, std::optional<std::int64_t> start,
+                      std::optional<std::int64_t> end);
 // Pixels whose centres lie in the bounds (the cube's CRS).
 DataArray select_bounds(const DataArray& cube, const Bounds& b);
 Bounds bounds_in_cube_crs(const DataArray& cube, const Bounds& b, const Crs& crs);

@@ -211,22 +211,31 @@ const ProcessRegistration rename_labels_reg{ProcessDef{
       const auto& target = a.get("target").items;
       const auto& source = a.get("source").items;
       std::vector<std::string> labels = labels_of(cube, dim);
+      const std::vector<std::string> before = labels;
       if (source.empty()) {
-        if (target.size() != labels.size())
+        // Without source the labels must be enumerated (0, 1, 2, ...): target[i] renames label i
+        // (the definition; openeo-processes' LabelsNotEnumerated case).
+        for (std::size_t i = 0; i < labels.size(); ++i)
+          if (labels[i] != std::to_string(i))
+            a.fail("source", fmt::format("the labels along '{}' are not enumerated (0, 1, ...: found '{}'); give the "
+                                         "labels to rename as source", dim, labels[i]));
+        if (target.size() > labels.size())
           a.fail("target", fmt::format("{} labels given for {} labels along '{}'", target.size(), labels.size(), dim));
         for (std::size_t i = 0; i < target.size(); ++i) labels[i] = text(target[i]);
       } else {
-        if (source.size() != target.size()) a.fail("source", "source and target must have the same length");
+        if (source.size() != target.size())
+          a.fail("source", fmt::format("source has {} labels and target {}: they must have the same length", source.size(),
+                                       target.size()));
         for (std::size_t i = 0; i < source.size(); ++i) {
-          auto it = std::find(labels.begin(), labels.end(), text(source[i]));
-          if (it == labels.end()) a.fail("source", fmt::format("no label '{}' along '{}'", text(source[i]), dim));
-          *it = text(target[i]);
+          auto it = std::find(before.begin(), before.end(), text(source[i]));
+          if (it == before.end()) a.fail("source", fmt::format("no label '{}' along '{}'", text(source[i]), dim));
+          labels[static_cast<std::size_t>(it - before.begin())] = text(target[i]);
         }
       }
       std::vector<std::string> sorted = labels;
       std::sort(sorted.begin(), sorted.end());
-      if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
-        a.fail("target", fmt::format("the new labels along '{}' are not unique", dim));
+      if (auto dup = std::adjacent_find(sorted.begin(), sorted.end()); dup != sorted.end())
+        a.fail("target", fmt::format("label '{}' would exist twice along '{}'", *dup, dim));
       return Value::of_cube(cube.assign_coords(dim, Coordinate::strings(dim, labels)));
     }}};
 

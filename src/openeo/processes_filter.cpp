@@ -15,8 +15,8 @@
 
 namespace cubist::openeo {
 
-DataArray select_time(const DataArray& cube, std::optional<std::int64_t> start, std::optional<std::int64_t> end) {
-  const std::string dim = time_dimension(cube);
+DataArray select_time(const DataArray& cube, const std::string& dim, std::optional<std::int64_t> start,
+                      std::optional<std::int64_t> end) {
   const Coordinate& t = cube.coords().at(dim);
   if (t.dtype() != DType::DateTime64 || t.is_string())
     throw TypeError(fmt::format("the labels of '{}' are not datetimes", dim));
@@ -24,7 +24,8 @@ DataArray select_time(const DataArray& cube, std::optional<std::int64_t> start, 
   std::vector<std::int64_t> index;
   for (std::size_t i = 0; i < values.size(); ++i)
     if ((!start || values[i] >= *start) && (!end || values[i] < *end)) index.push_back(static_cast<std::int64_t>(i));
-  if (index.empty()) throw ValueError("no time step of the data cube lies within the temporal extent");
+  if (index.empty())
+    throw ValueError(fmt::format("no time step of the data cube lies within the temporal extent (dimension '{}')", dim));
   const bool contiguous = index.back() - index.front() + 1 == static_cast<std::int64_t>(index.size());
   if (contiguous) return cube.isel({{dim, Slice{index.front(), index.back() + 1}}});
   return cube.isel({{dim, index}});
@@ -104,18 +105,39 @@ template <class F> auto or_fail(Args& a, const std::string& arg, F&& f) -> declt
 const ProcessRegistration filter_temporal_reg{ProcessDef{
     "filter_temporal", "Temporal filter based on temporal intervals", "", {"cubes", "filter"},
     {cube_param(), {"extent", "Left-closed interval [start, end): end is excluded; null for an open end.", schema::temporal_interval(), false, nullptr},
-     {"dimension", "The temporal dimension (null: the cube's).", {{"type", {"string", "null"}}}, true, nullptr}},
+     {"dimension", "The temporal dimension to filter on (null: every temporal dimension).", {{"type", {"string", "null"}}}, true, nullptr}},
     cube_returns("A data cube restricted to the temporal extent."),
     [](Args& a) -> Value {
-      const DataArray cube = a.cube("data");
+      DataArray cube = a.cube("data");
+      // The dimensions to filter: the one named (openEO's `t` is cubist's `time`), which must exist
+      // (DimensionNotAvailable) and hold datetimes, else every temporal dimension.
+      std::vector<std::string> dims;
+      if (a.given("dimension")) {
+        std::string dim;
+        try {
+          dim = dimension_of(cube, a.string("dimension"));
+        } catch (const DimensionError& e) {
+          a.fail("dimension", e.what());
+        }
+        const auto temporal = temporal_dimensions(cube);
+        if (std::find(temporal.begin(), temporal.end(), dim) == temporal.end())
+          a.fail("dimension", fmt::format("dimension '{}' is not temporal (its labels are not datetimes)", dim));
+        dims = {dim};
+      } else {
+        dims = temporal_dimensions(cube);
+        if (dims.empty()) a.fail("data", "the data cube has no temporal dimension (no dimension labelled by datetimes)");
+      }
       const auto& ext = a.get("extent").items;
       if (ext.size() != 2) a.fail("extent", "expected [start, end]");
       const auto start = or_fail(a, "extent", [&] { return time_bound(ext[0], "start"); });
       const auto end = or_fail(a, "extent", [&] { return time_bound(ext[1], "end"); });
       if (!start && !end) a.fail("extent", "both ends are null");
       if (start && end && *end <= *start) a.fail("extent", "the end is not after the start");
-      const DataArray selected = or_fail(a, "extent", [&] { return select_time(cube, start, end); });
-      return Value::of_cube(restrict_temporal_extent(selected, time_dimension(selected), {start, end}));
+      for (const auto& dim : dims) {
+        cube = or_fail(a, "extent", [&] { return select_time(cube, dim, start, end); });
+        cube = restrict_temporal_extent(cube, dim, {start, end});
+      }
+      return Value::of_cube(cube);
     }}};
 
 const ProcessRegistration filter_bbox_reg{ProcessDef{
@@ -157,6 +179,27 @@ DataArray polygon_footprint(const DataArray& cube, const std::vector<Geometry>& 
   return DataArray::from_layer(clipped.layer(), clipped.dims(), coords, Attrs::object(), "");
 }
 
+// Whether any polygon overlaps the box of the cube's pixel centres (only then can a centre lie
+// inside one; a polygon reaching the box between centres is left to clip, which then fails).
+bool polygons_reach_pixels(const DataArray& cube, const std::vector<Geometry>& geoms) {
+  Bounds box{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+             -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  for (const char* dim : {"x", "y"}) {
+    if (!cube.coords().contains(dim)) throw DimensionError(fmt::format("the data cube has no '{}' coordinate", dim));
+    const Coordinate& c = cube.coords().at(dim);
+    for (std::int64_t i = 0; i < c.size(); ++i) {
+      const double v = c.numeric_value(i);
+      double& lo = dim[0] == 'x' ? box.minx : box.miny;
+      double& hi = dim[0] == 'x' ? box.maxx : box.maxy;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  }
+  const auto crs = crs_of(cube);
+  if (!crs) throw ValueError("the data cube has no CRS to place the polygons in");
+  return std::any_of(geoms.begin(), geoms.end(), [&](const Geometry& g) { return g.to_crs(*crs).intersects(box); });
+}
+
 const ProcessRegistration mask_polygon_reg{ProcessDef{
     "mask_polygon", "Apply a polygon mask", "", {"cubes", "masks"},
     {cube_param(), {"mask", "GeoJSON polygons (CRS84), or a GeoJSON file.", geometries_schema(), false, nullptr},
@@ -168,13 +211,18 @@ const ProcessRegistration mask_polygon_reg{ProcessDef{
       const bool inside = a.boolean("inside");
       const bool replace = a.given("replacement");
       auto geoms = or_fail(a, "mask", [&] { return geometries_of(a.get("mask"), "mask"); });
+      const double replacement = replace ? a.number("replacement") : std::numeric_limits<double>::quiet_NaN();
+      // Polygons that miss the cube mask nothing (inside) or everything (outside); rioxarray's
+      // clip would fail with "no data found in bounds". No-data stays untouched.
+      if (!or_fail(a, "mask", [&] { return polygons_reach_pixels(cube, geoms); }))
+        return Value::of_cube(inside ? cube : cube.where(cube.isnull(), replacement));
       ClipOptions o;
       o.drop = false;  // openEO keeps the extent; only the values outside become no-data
       // The default is exactly rioxarray's clip (what the C++ seed pipeline does).
       if (!inside && !replace) return Value::of_cube(or_fail(a, "mask", [&] { return clip(cube, geoms, o); }));
       const DataArray footprint = or_fail(a, "mask", [&] { return polygon_footprint(cube, geoms, o); });
-      const double replacement = replace ? a.number("replacement") : std::numeric_limits<double>::quiet_NaN();
-      return Value::of_cube(cube.where(inside ? footprint.isnull() : footprint.notnull(), replacement));
+      const DataArray keep = inside ? footprint.isnull() : footprint.notnull();
+      return Value::of_cube(cube.where(keep | cube.isnull(), replacement));
     }}};
 
 }  // namespace

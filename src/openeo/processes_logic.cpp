@@ -234,16 +234,16 @@ const ProcessRegistration is_nodata_reg{ProcessDef{
       return Value::boolean(x.is_null());
     }}};
 
-// is_nan: true for NaN and for anything that is not a number (openEO counts null as not a number).
+// is_nan: true for NaN only (openeo-processes 2.0.0-rc.2, #551: false for null, booleans, strings,
+// arrays and objects). On cubes no-data is NaN, so it is true there.
 const ProcessRegistration is_nan_reg{ProcessDef{
     "is_nan", "Value is not a number", "", {"comparison", "math > constants"},
     {{"x", "The data to check.", schema::any(), false, nullptr}},
-    {{"description", "true if the data is not a number, otherwise false."}, {"schema", {{"type", "boolean"}}}},
+    {{"description", "true for NaN, otherwise false."}, {"schema", {{"type", "boolean"}}}},
     [](Args& a) -> Value {
       const Value& x = a.get("x");
       if (x.is_array_like()) return like_operands(x.cube.isnull(), {&x});
-      if (x.kind == Value::Kind::Number) return Value::boolean(std::isnan(x.scalar.get<double>()));
-      return Value::boolean(true);
+      return Value::boolean(x.kind == Value::Kind::Number && std::isnan(x.scalar.get<double>()));
     }}};
 
 }  // namespace

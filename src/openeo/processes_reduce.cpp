@@ -17,15 +17,18 @@
 namespace cubist::openeo {
 namespace {
 
+// count's default counts valid elements: neither null nor NaN.
 bool null_like(const Value& v) {
   return v.is_null() || (v.kind == Value::Kind::Number && std::isnan(v.scalar.get<double>()));
 }
 
-// The numbers of a list; nullopt when a null is present and ignore_nodata is false.
+// The numbers of a list; nullopt when a null is present and ignore_nodata is false. In a JSON
+// list NaN is a number, not no-data (openeo-processes' cases: max([NaN, 1, 2, 3]) is NaN); only
+// in cubes does no-data become NaN.
 std::optional<std::vector<double>> numbers_of(Args& a, const Value& list, bool ignore_nodata) {
   std::vector<double> out;
   for (const auto& v : list.items) {
-    if (null_like(v)) {
+    if (v.is_null()) {
       if (!ignore_nodata) return std::nullopt;
       continue;
     }
@@ -35,8 +38,10 @@ std::optional<std::vector<double>> numbers_of(Args& a, const Value& list, bool i
   return out;
 }
 
+// Of a non-empty list; a NaN element makes the result NaN (IEEE 754, as the definitions' cases).
 double scalar_reduce(const std::string& name, std::vector<double> v) {
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (std::any_of(v.begin(), v.end(), [](double x) { return std::isnan(x); })) return nan;
   double s = 0;
   for (double x : v) s += x;
   if (name == "sum") return s;
@@ -55,7 +60,32 @@ double scalar_reduce(const std::string& name, std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-Value number_or_null(double v) { return std::isnan(v) ? Value::null() : Value::number(v); }
+// A list holding data cubes (merge_cubes' resolver `sum([x, y])`): the statistic elementwise
+// across the items, numbers broadcast; no-data (NaN) skipped when ignore_nodata is true.
+DataArray across_items(Args& a, const std::string& name, const Value& list, bool skipna) {
+  if (name != "sum" && name != "mean" && name != "min" && name != "max")
+    a.fail("data", fmt::format("{} of a list of data cubes is not supported (sum, mean, min and max are)", name));
+  std::vector<DataArray> items;
+  for (const auto& v : list.items) {
+    if (!is_numeric_operand(v)) a.fail("data", fmt::format("expected numbers or data cubes, found {}", v.describe()));
+    items.push_back(as_float(operand_array(v)));
+  }
+  DataArray acc = items[0], valid = items[0].notnull().astype(DType::Float64);
+  for (std::size_t i = 1; i < items.size(); ++i) {
+    const DataArray& x = items[i];
+    valid = valid + x.notnull().astype(DType::Float64);
+    if (name == "sum" || name == "mean") {
+      acc = skipna ? acc.where(acc.notnull(), 0.0) + x.where(x.notnull(), 0.0) : acc + x;
+    } else {
+      const DataArray better = name == "max" ? x > acc : x < acc;
+      const DataArray take = skipna ? (acc.isnull() | better) : (x.isnull() | better);
+      acc = skipna ? where(take, x, acc) : where(acc.isnull(), acc, where(take, x, acc));
+    }
+  }
+  if (name == "mean") acc = acc / valid;
+  return skipna ? acc.where(valid > 0.0) : acc;
+}
+
 
 // The cubist reduction for an openEO reducer name.
 std::string cubist_reduction(const std::string& name) { return name == "sd" ? "std" : name; }
@@ -69,9 +99,11 @@ Value statistic(Args& a, const std::string& name) {
   if (data.kind == Value::Kind::Labeled) return Value::of_cube(data.cube.reduce(cubist_reduction(name), data.dim, o));
   if (data.kind == Value::Kind::Grouped) return Value::of_cube(data.groups->reduce(cubist_reduction(name), o));
   if (data.kind != Value::Kind::List) a.fail("data", fmt::format("expected an array, got {}", data.describe()));
+  if (std::any_of(data.items.begin(), data.items.end(), [](const Value& v) { return v.is_array_like(); }))
+    return Value::of_cube(across_items(a, name, data, ignore));
   auto nums = numbers_of(a, data, ignore);
-  if (!nums) return Value::null();
-  return number_or_null(scalar_reduce(name, std::move(*nums)));
+  if (!nums || nums->empty()) return Value::null();
+  return Value::number(scalar_reduce(name, std::move(*nums)));
 }
 
 ProcessDef statistic_def(const std::string& id, const std::string& summary) {
@@ -173,7 +205,7 @@ Value first_or_last(Args& a, bool first) {
     const auto n = static_cast<std::ptrdiff_t>(data.items.size());
     for (std::ptrdiff_t k = 0; k < n; ++k) {
       const Value& v = data.items[static_cast<std::size_t>(first ? k : n - 1 - k)];
-      if (!ignore || !null_like(v)) return v;
+      if (!ignore || !v.is_null()) return v;  // NaN is a value in a list
     }
     return Value::null();
   }

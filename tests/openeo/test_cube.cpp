@@ -158,11 +158,19 @@ TEST(OpenEoCube, FilterBandsTemporalBbox) {
 }
 
 TEST(OpenEoCube, RenameLabelsAndMergeCubes) {
-  DataArray renamed = on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"B04", "B08"}}});
+  DataArray renamed = on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"B04", "B08"}}, {"source", {"red", "nir"}}});
   EXPECT_EQ(renamed.coords().at("band").string_values(), (std::vector<std::string>{"B04", "B08"}));
   DataArray one = on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"B08"}}, {"source", {"nir"}}});
   EXPECT_EQ(one.coords().at("band").string_values(), (std::vector<std::string>{"red", "B08"}));
-  EXPECT_THROW(on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"A", "A"}}}), ValueError);
+  // Sources are looked up among the original labels, so two labels can swap names.
+  DataArray swapped = on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"nir", "red"}}, {"source", {"red", "nir"}}});
+  EXPECT_EQ(swapped.coords().at("band").string_values(), (std::vector<std::string>{"nir", "red"}));
+  EXPECT_THROW(on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"A", "A"}}, {"source", {"red", "nir"}}}), ValueError);
+  // Without source only enumerated labels (0, 1, ...) can be renamed: target[i] names label i.
+  EXPECT_THROW(on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"B04", "B08"}}}), ValueError);
+  const DataArray enumerated = small_cube().assign_coords("band", Coordinate::from_vector<double>("band", {0, 1}));
+  DataArray first = on_cube("rename_labels", {{"dimension", "bands"}, {"target", {"B04"}}}, enumerated);
+  EXPECT_EQ(first.coords().at("band").string_values(), (std::vector<std::string>{"B04", "1"}));
 
   set_test_cube("m1", small_cube());
   json g = {{"a", {{"process_id", "test_cube"}, {"arguments", {{"name", "m1"}}}}},
@@ -247,8 +255,9 @@ TEST(OpenEoCube, MaskPolygonAndFilterSpatial) {
   std::vector<double> replaced = values(small_cube());
   for (std::size_t i = 2; i < replaced.size(); i += 3) replaced[i] = -1;
   expect_values(on_cube("mask_polygon", {{"mask", poly}, {"replacement", -1}}), replaced);
-  // No-data in a kept pixel stays no-data (it does not count as outside the polygon); masked
-  // pixels get the replacement whatever they held.
+  // No-data in a kept pixel stays no-data (it does not count as outside the polygon), and so does
+  // no-data in a masked pixel: "No data values in data will be left untouched by the masking
+  // operation" (mask_polygon's definition).
   const DataArray holey = small_cube().where(small_cube() != 0.0);
   ASSERT_TRUE(std::isnan(values(holey)[0]));
   std::vector<double> holey_want = values(holey);
@@ -256,7 +265,8 @@ TEST(OpenEoCube, MaskPolygonAndFilterSpatial) {
   expect_values(on_cube("mask_polygon", {{"mask", poly}, {"replacement", -1}}, holey), holey_want);
   std::vector<double> holey_inside = values(holey);
   for (std::size_t i = 0; i < holey_inside.size(); ++i)
-    if (i % 3 != 2) holey_inside[i] = -1;
+    if (i % 3 != 2 && !std::isnan(holey_inside[i])) holey_inside[i] = -1;
+  ASSERT_TRUE(std::isnan(holey_inside[0]));
   expect_values(on_cube("mask_polygon", {{"mask", poly}, {"inside", true}, {"replacement", -1}}, holey), holey_inside);
   EXPECT_THROW(on_cube("mask_polygon", {{"mask", {{"type", "Point"}, {"coordinates", {1, 2}}}}}), ValueError);
 }

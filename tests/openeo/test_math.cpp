@@ -64,7 +64,7 @@ TEST(OpenEoMath, ComparisonAndLogicExamples) {
   EXPECT_TRUE(run("not", {{"x", nullptr}}).is_null());
   EXPECT_TRUE(is_false(run("not", {{"x", true}})));
   EXPECT_TRUE(is_false(run("is_nan", {{"x", 1}})));
-  EXPECT_TRUE(is_true(run("is_nan", {{"x", "Test"}})));
+  EXPECT_TRUE(is_false(run("is_nan", {{"x", "Test"}})));  // 2.0.0-rc.2 (#551): false for non-numbers
   EXPECT_TRUE(is_true(run("is_nodata", {{"x", nullptr}})));
   EXPECT_TRUE(is_false(run("is_nodata", {{"x", 1}})));
 }
