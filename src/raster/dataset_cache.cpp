@@ -21,6 +21,7 @@ struct Entry {
   std::string href;
   GDALDatasetUniquePtr dataset;
   std::string identity;
+  std::unique_ptr<TileDecoder> decoder;  // after `dataset`: destroyed before it
 };
 
 std::string identity_of(const std::string& href) {
@@ -40,6 +41,13 @@ const std::string& cached_dataset_identity(const std::string& href) {
   return lru.front().identity;
 }
 
+TileDecoder& cached_tile_decoder(const std::string& href) {
+  cached_dataset(href);
+  auto& entry = lru.front();
+  if (!entry.decoder) entry.decoder = std::make_unique<TileDecoder>(href, *entry.dataset);
+  return *entry.decoder;
+}
+
 GDALDataset& cached_dataset(const std::string& href) {
   ensure_gdal();
   for (auto it = lru.begin(); it != lru.end(); ++it)
@@ -54,7 +62,7 @@ GDALDataset& cached_dataset(const std::string& href) {
   CPLPopErrorHandler();
   if (!ds) throw IOError(fmt::format("{}: cannot open as a raster{}", href, why.empty() ? "" : ": " + why));
   if (ds->GetRasterCount() < 1) throw IOError(fmt::format("{}: has no raster bands", href));
-  lru.push_front({href, std::move(ds), identity_of(href)});
+  lru.push_front({href, std::move(ds), identity_of(href), nullptr});
   if (lru.size() > kPerThread) lru.pop_back();
   return *lru.front().dataset;
 }

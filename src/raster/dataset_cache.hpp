@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "raster/tiff_tile_decoder.hpp"
+
 namespace cubist::raster {
 
 // The dataset for `href` (GDAL path computed here), opened at most once per thread while it stays
@@ -15,6 +17,9 @@ GDALDataset& cached_dataset(const std::string& href);
 // time at open (VSIStatL). Decoded tiles shared between threads are keyed by it, so tiles of a file
 // replaced since are not mistaken for those of the handle a thread still holds.
 const std::string& cached_dataset_identity(const std::string& href);
+
+// The tile decoder of the dataset cached_dataset(href) opened (made on first use, closed with it).
+TileDecoder& cached_tile_decoder(const std::string& href);
 
 // Closes this thread's cached datasets (read_into's per-thread state goes with them).
 void close_cached_datasets();

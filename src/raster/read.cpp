@@ -168,8 +168,9 @@ void read_native(GDALRasterBand& band, const AssetRead& asset, std::int64_t src_
 
 // The window [src_col, src_col + w) x [src_row, src_row + h) of a tiled GeoTIFF, tile by tile through
 // the decoded-tile cache shared by the threads: `row(src, dst_row, dst_col, n)` gets each tile's
-// part of each window row. ReadBlock decodes straight into the tile (no pass through GDAL's block
-// cache). False (nothing read) for other layouts: strips, small blocks, other drivers.
+// part of each window row. Tiles are decoded straight into the cache (tiff_tile_decoder.hpp: DEFLATE
+// COGs without libtiff, the rest with ReadBlock; never through GDAL's block cache). False (nothing
+// read) for other layouts: strips, small blocks, other drivers.
 template <class S, class Row>
 bool read_tiles(GDALRasterBand& band, const AssetRead& asset, std::int64_t src_col, std::int64_t src_row, std::int64_t w,
                 std::int64_t h, Row row) {
@@ -183,12 +184,7 @@ bool read_tiles(GDALRasterBand& band, const AssetRead& asset, std::int64_t src_c
   for (std::int64_t tr = src_row / by; tr * by < src_row + h; ++tr) {
     for (std::int64_t tc = src_col / bx; tc * bx < src_col + w; ++tc) {
       auto tile = cached_tile(TileKey{source, tc, tr}, tile_bytes, [&](std::byte* dst) {
-        CPLErrorReset();
-        CPLPushErrorHandler(CPLQuietErrorHandler);
-        const CPLErr err = band.ReadBlock(static_cast<int>(tc), static_cast<int>(tr), dst);
-        std::string why = CPLGetLastErrorMsg();
-        CPLPopErrorHandler();
-        if (err != CE_None) throw IOError(fmt::format("{}: read failed: {}", asset.href, why));
+        cached_tile_decoder(asset.href).decode(band, static_cast<int>(tc), static_cast<int>(tr), dst);
       });
       const S* pixels = reinterpret_cast<const S*>(tile->data());
       const std::int64_t r0 = std::max(src_row, tr * by), r1 = std::min(src_row + h, (tr + 1) * by);
@@ -198,6 +194,20 @@ bool read_tiles(GDALRasterBand& band, const AssetRead& asset, std::int64_t src_c
     }
   }
   return true;
+}
+
+// dst[i] = src[i] == nodata ? fill : src[i] * scale + offset. Everything by value and the select
+// without a branch, so the compiler vectorises it (with the parameters read through references
+// and a branch per pixel it stayed scalar: ~4 % of the NDVI demo's CPU).
+template <bool HasNodata, class S, class T>
+void convert_row(const S* __restrict src, T* __restrict dst, std::int64_t n, double nodata, T fill, double scale,
+                 double offset) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double v = static_cast<double>(src[i]);
+    const T value = static_cast<T>(v * scale + offset);
+    if constexpr (HasNodata) dst[i] = v == nodata ? fill : value;
+    else dst[i] = value;
+  }
 }
 
 // The common case of COGs (integer pixels, float output): decode in the source type (tiles from the
@@ -222,10 +232,8 @@ bool read_integer_source(GDALRasterBand& band, const AssetRead& asset, std::int6
       // One window row's run of n pixels from `src` to (r, c) of the window.
       auto row = [&](const S* src, std::int64_t r, std::int64_t c, std::int64_t n) {
         T* dst = base + r * out_width + c;
-        for (std::int64_t i = 0; i < n; ++i) {
-          const double v = static_cast<double>(src[i]);
-          dst[i] = (has_nd && v == nd) ? fill_t : static_cast<T>(v * scale + offset);
-        }
+        if (has_nd) convert_row<true>(src, dst, n, nd, fill_t, scale, offset);
+        else convert_row<false>(src, dst, n, nd, fill_t, scale, offset);
       };
       if (read_tiles<S>(band, asset, src_col, src_row, w, h, row)) return;
       thread_local std::vector<S> buffer;

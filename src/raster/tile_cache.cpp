@@ -2,23 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <charconv>
 #include <cstdlib>
 #include <future>
 #include <list>
 #include <mutex>
+#include <string_view>
 #include <unordered_map>
+
+#include "cubist/error.hpp"
 
 namespace cubist::raster {
 namespace {
-
-std::size_t default_capacity() {
-  if (const char* mb = std::getenv("CUBIST_TILE_CACHE_MB")) {
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(mb, &end, 10);
-    if (end != mb && *end == '\0') return static_cast<std::size_t>(v) << 20;
-  }
-  return std::size_t{32} << 20;
-}
 
 class TileCache {
  public:
@@ -99,11 +96,28 @@ class TileCache {
   std::mutex mutex_;
   Map entries_;
   std::list<std::string> lru_;  // most recently used first
-  std::size_t held_ = 0, capacity_ = default_capacity();
+  std::size_t held_ = 0, capacity_ = tile_cache_capacity_from_env();
   std::int64_t decoded_ = 0, hits_ = 0;
 };
 
 }  // namespace
+
+std::size_t tile_cache_capacity_from_env() {
+  const char* text = std::getenv("CUBIST_TILE_CACHE_MB");
+  if (!text) return std::size_t{32} << 20;
+  // A cache larger than the machine's memory is a typo, not a setting.
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  const std::uint64_t max_mb = pages > 0 && page > 0 ? (static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)) >> 20
+                                                     : std::uint64_t{1} << 20;
+  const std::string_view s(text);
+  std::uint64_t mb = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), mb);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || mb > max_mb)
+    throw ValueError(fmt::format("CUBIST_TILE_CACHE_MB='{}': expected a whole number of MiB from 0 (no tile cache) to {} "
+                                 "(this machine's memory)",
+                                 s, max_mb));
+  return static_cast<std::size_t>(mb) << 20;
+}
 
 std::shared_ptr<const Tile> cached_tile(const TileKey& key, std::size_t bytes, const std::function<void(std::byte*)>& decode) {
   return TileCache::instance().get(key, bytes, decode);

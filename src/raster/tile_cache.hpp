@@ -39,6 +39,11 @@ struct TileCacheStats {
 };
 TileCacheStats tile_cache_stats();
 
+// The capacity CUBIST_TILE_CACHE_MB asks for, in bytes (32 MiB when it is not set). Throws ValueError
+// naming the variable and its value unless it is a whole number of MiB from 0 to the machine's memory.
+// The cache reads it when first used, so a bad value fails the first tiled read.
+std::size_t tile_cache_capacity_from_env();
+
 // Capacity in bytes (default 32 MiB, or CUBIST_TILE_CACHE_MB); 0 disables keeping tiles.
 void set_tile_cache_capacity(std::size_t bytes);
 void clear_tile_cache();
