@@ -377,6 +377,79 @@ TEST_P(ProcessCases, MatchOpenEoTestSuite) {
   }
 }
 
+// apply_dimension: every upstream case needs a process cubist lacks (extrema, quantiles,
+// array_create), so these run the same assets through callbacks cubist has; the expected values
+// are computed here from the asset's numbers.
+json asset(const std::string& name) { return read_json5_file((kCases / "assets" / name).string()); }
+
+json callback_graph(json nodes) { return {{"process_graph", std::move(nodes)}}; }
+json from_param(const std::string& p) { return {{"from_parameter", p}}; }
+
+TEST(OpenEoProcessCasesByHand, ApplyDimensionAnomalyAlongTime) {
+  const json in = asset("xyt-more-timestamps.json5");  // (t 5, y 3, x 4) with no-data
+  std::vector<double> v;
+  flatten(in["data"], nodata_of(in), v);
+  // x - mean(x) along t per pixel, no-data skipped by the mean and kept as no-data.
+  std::vector<double> want(v.size());
+  const std::size_t plane = 12;
+  for (std::size_t p = 0; p < plane; ++p) {
+    double sum = 0, n = 0;
+    for (std::size_t t = 0; t < 5; ++t)
+      if (!std::isnan(v[t * plane + p])) sum += v[t * plane + p], n += 1;
+    for (std::size_t t = 0; t < 5; ++t) want[t * plane + p] = v[t * plane + p] - sum / n;
+  }
+  json expected = in;
+  expected["nodata"] = nullptr;
+  std::size_t i = 0;
+  for (auto& t : expected["data"])
+    for (auto& y : t)
+      for (auto& x : y) x = std::isnan(want[i]) ? json(nullptr) : json(want[i]), ++i;
+  const json process = callback_graph(
+      {{"m", {{"process_id", "mean"}, {"arguments", {{"data", from_param("data")}}}}},
+       {"r", {{"process_id", "subtract"}, {"arguments", {{"x", from_param("data")}, {"y", {{"from_node", "m"}}}}}, {"result", true}}}});
+  const json test = {{"arguments", {{"data", in}, {"process", process}, {"dimension", "t"}}}, {"returns", expected}};
+  EXPECT_EQ(run_case("apply_dimension", test, "by-hand/anomaly"), "");
+  // The same along a dimension the cube lacks fails naming it (DimensionNotAvailable).
+  const json missing = {{"arguments", {{"data", in}, {"process", process}, {"dimension", "bands"}}}, {"throws", "DimensionNotAvailable"}};
+  EXPECT_EQ(run_case("apply_dimension", missing, "by-hand/missing"), "");
+  try {
+    eval(case_graph("apply_dimension", missing["arguments"], "by-hand/missing-message"));
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dimension 'bands' is not in the data cube"), std::string::npos) << e.what();
+  }
+}
+
+TEST(OpenEoProcessCasesByHand, ApplyDimensionShareOfBands) {
+  const json in = asset("xyb-minimal-int.json5");  // (bands 3, y 3, x 4), no-data 255
+  std::vector<double> v;
+  flatten(in["data"], nodata_of(in), v);
+  // Each band's share of the pixel's sum over the bands (no-data skipped by sum, kept as no-data).
+  std::vector<double> want(v.size());
+  for (std::size_t p = 0; p < 12; ++p) {
+    double sum = 0;
+    for (std::size_t b = 0; b < 3; ++b)
+      if (!std::isnan(v[b * 12 + p])) sum += v[b * 12 + p];
+    for (std::size_t b = 0; b < 3; ++b) want[b * 12 + p] = v[b * 12 + p] / sum;
+  }
+  json expected = in;
+  expected["nodata"] = nullptr;
+  std::size_t i = 0;
+  for (auto& b : expected["data"])
+    for (auto& y : b)
+      for (auto& x : y) x = std::isnan(want[i]) ? json(nullptr) : json(want[i]), ++i;
+  const json process = callback_graph(
+      {{"s", {{"process_id", "sum"}, {"arguments", {{"data", from_param("data")}}}}},
+       {"r", {{"process_id", "divide"}, {"arguments", {{"x", from_param("data")}, {"y", {{"from_node", "s"}}}}}, {"result", true}}}});
+  const json test = {{"arguments", {{"data", in}, {"process", process}, {"dimension", "bands"}}}, {"returns", expected}};
+  EXPECT_EQ(run_case("apply_dimension", test, "by-hand/share"), "");
+  // A target dimension is not supported yet: a clear error, not a wrong cube.
+  json target = test;
+  target["arguments"]["target_dimension"] = "shares";
+  target.erase("returns");
+  target["throws"] = true;
+  EXPECT_EQ(run_case("apply_dimension", target, "by-hand/target"), "");
+}
+
 std::vector<std::string> case_files() {
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(kCases))
