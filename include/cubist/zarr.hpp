@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -73,6 +74,12 @@ class Store {
   // The last min(length, size) bytes of the value (a shard index stored at its end) into
   // `buffer`, and the value's size; nullopt when the key is absent.
   virtual std::optional<std::uint64_t> get_suffix_into(std::string_view key, std::uint64_t length, Bytes& buffer) const;
+  // Calls `use` once with the whole value and returns true, or returns false when the key is
+  // absent. The bytes are valid only during the call, so a store may lend its own memory instead
+  // of copying: DirectoryStore maps files of 1 MiB and more (no copy out of the page cache);
+  // smaller ones, and the default, are read into `scratch` (reusing its capacity).
+  virtual bool read_with(std::string_view key, Bytes& scratch,
+                         const std::function<void(std::span<const std::byte>)>& use) const;
   // Atomic: readers see the old value or the new one, never a torn one.
   virtual void set(std::string_view key, std::span<const std::byte> value) = 0;
   void set(std::string_view key, std::string_view text);

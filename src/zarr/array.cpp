@@ -121,22 +121,21 @@ Chunk ZarrArray::read_chunk(const std::vector<std::int64_t>& index) const {
   // Encoded bytes land in a per-thread buffer reused across chunks (no page faults per chunk).
   thread_local Bytes raw;
   if (raw.capacity() > (std::size_t{64} << 20)) raw = Bytes();  // do not keep a huge one from a previous chunk
-  bool found = store_->get_into(key, raw);
-  if (!found) {  // never written: the fill value, as zarr-python
-    detail::fill_elements(dst, out.size(), fill_, isz);
-    return out;
-  }
-  try {
-    if (actual == meta_.chunks) {
-      pipeline_->decode(raw.span(), dst);  // straight into the output buffer
-    } else {  // edge chunk: stored padded to the full chunk shape
-      Bytes full(pipeline_->decoded_nbytes());
-      pipeline_->decode(raw.span(), full.data());
-      detail::copy_block(full.data(), meta_.chunks, Shape(actual.size(), 0), dst, actual, isz, true);
+  // Decoded from the store's own bytes when it can lend them (a mapped file: no copy).
+  bool found = store_->read_with(key, raw, [&](std::span<const std::byte> encoded) {
+    try {
+      if (actual == meta_.chunks) {
+        pipeline_->decode(encoded, dst);  // straight into the output buffer
+      } else {  // edge chunk: stored padded to the full chunk shape
+        Bytes full(pipeline_->decoded_nbytes());
+        pipeline_->decode(encoded, full.data());
+        detail::copy_block(full.data(), meta_.chunks, Shape(actual.size(), 0), dst, actual, isz, true);
+      }
+    } catch (const ValueError& e) {
+      throw ValueError(fmt::format("zarr: chunk '{}': {}", describe_key(key), e.what()));
     }
-  } catch (const ValueError& e) {
-    throw ValueError(fmt::format("zarr: chunk '{}': {}", describe_key(key), e.what()));
-  }
+  });
+  if (!found) detail::fill_elements(dst, out.size(), fill_, isz);  // never written: the fill value, as zarr-python
   return out;
 }
 
