@@ -144,6 +144,37 @@ std::optional<std::vector<AxisWindow>> selection_window(const Layer& g) {
   return w;
 }
 
+// The chunks of `grid` (the window of `l`'s output) lying wholly inside constant chunks of `l`.
+ConstantChunks constant_under_window(const Layer& l, const std::vector<AxisWindow>& window, const ChunkGrid& grid) {
+  ConstantChunks out;
+  out.value = l.constant->value;
+  const std::size_t rank = l.rank();
+  std::vector<std::pair<std::int64_t, std::int64_t>> range(rank);  // chunks of l along each axis
+  std::vector<std::int64_t> idx(rank);
+  for (std::int64_t c = 0; c < grid.total_chunks(); ++c) {
+    const auto wi = grid.unravel(c);
+    for (std::size_t a = 0, k = 0; a < rank; ++a) {
+      std::int64_t lo = window[a].start, hi = lo + 1;
+      if (!window[a].drop) {
+        lo += grid.offset(k, wi[k]);
+        hi = window[a].start + grid.offset(k, wi[k] + 1);
+        ++k;
+      }
+      range[a] = {l.grid.chunk_of(a, lo), l.grid.chunk_of(a, hi - 1) + 1};
+      idx[a] = range[a].first;
+    }
+    bool all = true;
+    while (all) {
+      all = l.constant->contains(l.grid.ravel(idx));
+      std::size_t a = rank;
+      while (a > 0 && ++idx[a - 1] == range[a - 1].second) idx[a - 1] = range[a - 1].first, --a;
+      if (a == 0) break;
+    }
+    if (all) out.chunks.push_back(c);
+  }
+  return out;
+}
+
 class WindowPusher {
  public:
   WindowPusher(const SourceWindowFn& window_source, const std::vector<LayerPtr>& outputs)
@@ -173,7 +204,15 @@ class WindowPusher {
       if (w.drop || w.start != 0 || w.count != l.grid.shape()[a] || chunks[k++] != l.grid.chunks(a)) identity = false;
     }
     if (identity) return layer;
-    if (l.constant) return nullptr;  // its constant chunks would need remapping onto the window
+    LayerPtr w = window_of_kind(l, window, chunks);
+    if (!w || !l.constant) return w;
+    // A chunk of the window is constant when every chunk of `l` it overlaps is (one value per layer).
+    auto constant = constant_under_window(l, window, w->grid);
+    return constant.chunks.empty() ? w : intern(with_constant_chunks(*w, std::move(constant)));
+  }
+
+ private:
+  LayerPtr window_of_kind(const Layer& l, const std::vector<AxisWindow>& window, const Chunks& chunks) {
     switch (l.kind) {
       case LayerKind::Source: {
         if (l.literal || !window_source_) return nullptr;
@@ -189,7 +228,6 @@ class WindowPusher {
     }
   }
 
- private:
   int consumers(const Layer& l) const {
     auto o = origin_.find(&l);
     auto it = consumers_.find(o == origin_.end() ? &l : o->second);

@@ -23,9 +23,11 @@ using SourceWindowFn = std::function<std::optional<Params>(const Layer& source, 
 // cut to the window, the selection's copy disappears and the chain stays 1:1 chunk by chunk (so
 // fuse_elementwise and the task graph's units take it whole). Elementwise layers are rewritten
 // only when nothing else needs them (no work is duplicated); a Source that is also needed whole
-// elsewhere is read twice where the windows overlap. A chain with a leaf that cannot be windowed,
-// or a layer with constant chunks below the selection, is left as it was. The selection's own
-// constant chunks are carried over. Values are identical with and without the rewrite.
+// elsewhere is read twice where the windows overlap. A chain with a leaf that cannot be windowed
+// is left as it was. A layer with constant chunks below the selection is windowed with the
+// window's chunks that lie wholly inside its constant chunks marked constant (a stack chunk no
+// footprint reaches stays unread through the crop); the selection's own constant chunks are
+// carried over. Values are identical with and without the rewrite.
 std::vector<LayerPtr> push_down_windows(const std::vector<LayerPtr>& outputs, const SourceWindowFn& window_source);
 
 }  // namespace cubist::graph

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "cubist/error.hpp"
+#include "graph/constant_fold.hpp"
 
 namespace cubist::graph {
 namespace {
@@ -62,6 +63,10 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
   std::unordered_map<const Layer*, std::uint32_t> layer_index;
   for (std::size_t i = 0; i < nl; ++i) layer_index[g.layers[i]] = static_cast<std::uint32_t>(i);
 
+  // Constant chunks: each layer's own, plus elementwise chunks computed from constant chunks only.
+  const std::vector<LayerConstants> constant = fold_constant_chunks(g.layers, options.fold_constants);
+  auto is_constant = [&](std::size_t i, std::int64_t c) { return constant[i].chunk[static_cast<std::size_t>(c)] != 0; };
+
   // Cull: walk consumers before producers, marking the chunks each needs.
   std::vector<std::vector<char>> needed(nl);
   for (std::size_t i = 0; i < nl; ++i) needed[i].assign(static_cast<std::size_t>(g.layers[i]->grid.total_chunks()), 0);
@@ -70,7 +75,7 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
     const Layer& l = *g.layers[i];
     for (std::int64_t c = 0; c < l.grid.total_chunks(); ++c) {
       if (!needed[i][static_cast<std::size_t>(c)]) continue;
-      if (l.constant && l.constant->contains(c)) continue;  // reads nothing
+      if (is_constant(i, c)) continue;  // reads nothing
       auto idx = l.grid.unravel(c);
       for (std::size_t s = 0; s < l.inputs.size(); ++s) {
         auto& dst = needed[layer_index[l.inputs[s].layer.get()]];
@@ -86,14 +91,14 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
   for (std::size_t i = 0; i < nl; ++i) {
     const Layer& l = *original[i];
     bool any = false;
-    if (l.constant)
-      for (auto c : l.constant->chunks) any = any || needed[i][static_cast<std::size_t>(c)];
+    for (std::int64_t c = 0; constant[i].any && c < l.grid.total_chunks() && !any; ++c)
+      any = needed[i][static_cast<std::size_t>(c)] && is_constant(i, c);
     if (any) {
       LayerSpec spec;
       spec.label = l.label + "-constant";
       spec.op = "full";
       spec.kind = LayerKind::Source;
-      spec.params = {{"value", l.constant->value}};
+      spec.params = {{"value", constant[i].value}};
       spec.grid = l.grid;
       spec.dtype = l.dtype;
       g.owned.push_back(make_layer(std::move(spec)));
@@ -113,7 +118,7 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
     mine.assign(needed[k].size(), kNone);
     for (std::int64_t c = 0; c < l.grid.total_chunks(); ++c) {
       if (!needed[k][static_cast<std::size_t>(c)]) continue;
-      if (l.constant && l.constant->contains(c)) {
+      if (is_constant(k, c)) {
         mine[static_cast<std::size_t>(c)] = static_cast<std::uint32_t>(g.tasks.size());
         auto d = static_cast<std::uint32_t>(g.deps.size());
         g.tasks.push_back(Task{constant_layer[k], c, d, d});

@@ -18,6 +18,8 @@ struct Task {
 
 struct TaskGraphOptions {
   bool fuse = true;  // fuse single-consumer 1:1 producers into their consumer's unit
+  // Elementwise chunks whose inputs are constant chunks become constant too (graph/constant_fold.hpp).
+  bool fold_constants = true;
 };
 
 struct TaskGraph {

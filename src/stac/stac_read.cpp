@@ -13,6 +13,7 @@
 #include "kernels/op_registry.hpp"
 #include "raster/raster.hpp"
 #include "stac/read_params.hpp"
+#include "stac/stack_plan.hpp"
 
 namespace cubist::stac {
 namespace {
@@ -50,10 +51,6 @@ void fill_plane(Chunk& plane, double value) {
   });
 }
 
-bool overlaps(const Bounds& a, const Bounds& b) {
-  return a.minx < b.maxx && b.minx < a.maxx && a.miny < b.maxy && b.miny < a.maxy;
-}
-
 Chunk run(const kernels::TaskContext& ctx) {
   const auto& P = ctx.params<Prepared>();
   const ReadParams& rp = P.params;
@@ -75,9 +72,7 @@ Chunk run(const kernels::TaskContext& ctx) {
                             T.d, T.e, T.f + T.d * static_cast<double>(x0) + T.e * static_cast<double>(y0)};
   window.width = nx;
   window.height = ny;
-  const double xa = window.transform.c, xb = window.transform.c + T.a * static_cast<double>(nx);
-  const double ya = window.transform.f, yb = window.transform.f + T.e * static_cast<double>(ny);
-  const Bounds window_bounds{std::min(xa, xb), std::min(ya, yb), std::max(xa, xb), std::max(ya, yb)};
+  const Bounds window_bounds = read_window_bounds(rp, ctx.out_offset[axis], ctx.out_offset[axis + 1], ny, nx);
 
   const std::size_t plane_bytes = static_cast<std::size_t>(ny * nx) * itemsize(rp.dtype);
   auto* base = static_cast<std::byte*>(out.mutable_raw());
@@ -87,7 +82,7 @@ Chunk run(const kernels::TaskContext& ctx) {
       Chunk plane = Chunk::wrap(rp.dtype, {ny, nx}, {}, plane_ptr);
       const ReadCell& c = rp.cell(t0 + t, b0 + b);
       bool written = false;
-      if (!c.href.empty() && overlaps(c.footprint, window_bounds)) {
+      if (cell_reaches(c, window_bounds)) {
         bool known_bad = false;
         if (rp.skip_bad_assets) {
           std::lock_guard lock(P.bad_mutex);

@@ -98,7 +98,13 @@ DataArray stack(const ItemCollection& items, const StackOptions& options) {
   Attrs attrs = {{"crs", fmt::format("epsg:{}", plan.epsg)},
                  {"transform", {t.a, t.b, t.c, t.d, t.e, t.f, 0.0, 0.0, 1.0}},
                  {"resolution", plan.xres == plan.yres ? json(plan.xres) : json::array({plan.xres, plan.yres})}};
-  DataArray da = DataArray::from_layer(graph::make_layer(std::move(spec)), {"time", "band", "y", "x"}, std::move(coords),
+  // Chunks no asset footprint reaches are the fill value: marked constant, they are neither read
+  // nor computed downstream (an NDVI of two such chunks is constant too, and so on).
+  const ChunkGrid grid = spec.grid;
+  graph::LayerPtr layer = graph::make_layer(std::move(spec));
+  if (auto unreached = stac::unreached_chunks(plan.read, grid); !unreached.empty())
+    layer = graph::with_constant_chunks(*layer, {std::move(unreached), options.fill_value});
+  DataArray da = DataArray::from_layer(std::move(layer), {"time", "band", "y", "x"}, std::move(coords),
                                        std::move(attrs), "stackstac");
   return write_crs(da, plan.crs);
 }

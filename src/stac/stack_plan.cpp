@@ -260,4 +260,37 @@ StackPlan plan_stack(const ItemCollection& collection, const StackOptions& o) {
   return plan;
 }
 
+Bounds read_window_bounds(const ReadParams& rp, std::int64_t row, std::int64_t col, std::int64_t rows, std::int64_t cols) {
+  const Affine& T = rp.output.transform;
+  const auto y0 = static_cast<double>(rp.row_offset + row), x0 = static_cast<double>(rp.col_offset + col);
+  const double xa = T.c + T.a * x0 + T.b * y0, xb = xa + T.a * static_cast<double>(cols);
+  const double ya = T.f + T.d * x0 + T.e * y0, yb = ya + T.e * static_cast<double>(rows);
+  return {std::min(xa, xb), std::min(ya, yb), std::max(xa, xb), std::max(ya, yb)};
+}
+
+bool cell_reaches(const ReadCell& c, const Bounds& w) {
+  return !c.href.empty() && c.footprint.minx < w.maxx && w.minx < c.footprint.maxx && c.footprint.miny < w.maxy &&
+         w.miny < c.footprint.maxy;
+}
+
+std::vector<std::int64_t> unreached_chunks(const ReadParams& rp, const ChunkGrid& grid) {
+  std::vector<std::int64_t> out;
+  const std::size_t ya = static_cast<std::size_t>(rp.time_axis) + static_cast<std::size_t>(rp.band_axis);
+  for (std::int64_t lin = 0; lin < grid.total_chunks(); ++lin) {
+    const auto idx = grid.unravel(lin);
+    std::size_t axis = 0;
+    std::int64_t t0 = 0, nt = 1, b0 = 0, nb = 1;
+    if (rp.time_axis) t0 = grid.offset(axis, idx[axis]), nt = grid.chunks(axis)[static_cast<std::size_t>(idx[axis])], ++axis;
+    if (rp.band_axis) b0 = grid.offset(axis, idx[axis]), nb = grid.chunks(axis)[static_cast<std::size_t>(idx[axis])];
+    const Bounds w = read_window_bounds(rp, grid.offset(ya, idx[ya]), grid.offset(ya + 1, idx[ya + 1]),
+                                        grid.chunks(ya)[static_cast<std::size_t>(idx[ya])],
+                                        grid.chunks(ya + 1)[static_cast<std::size_t>(idx[ya + 1])]);
+    bool reached = false;
+    for (std::int64_t t = t0; t < t0 + nt && !reached; ++t)
+      for (std::int64_t b = b0; b < b0 + nb && !reached; ++b) reached = cell_reaches(rp.cell(t, b), w);
+    if (!reached) out.push_back(lin);
+  }
+  return out;
+}
+
 }  // namespace cubist::stac

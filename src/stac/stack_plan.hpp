@@ -28,6 +28,18 @@ struct StackPlan {
 // which must outlive it.
 StackPlan plan_stack(const ItemCollection& items, const StackOptions& options);
 
+// The bounds, in the output CRS, of the pixels [row, row + rows) x [col, col + cols) of a read's
+// output (`row`, `col` relative to the read's own window, as the op's chunk offsets are).
+Bounds read_window_bounds(const ReadParams& rp, std::int64_t row, std::int64_t col, std::int64_t rows, std::int64_t cols);
+
+// Whether stac_read reads cell `c` for a window: it has an asset whose footprint overlaps the window.
+// Anything else is the fill value without I/O.
+bool cell_reaches(const ReadCell& c, const Bounds& window);
+
+// The chunks of `grid` (the read's output grid) that no cell reaches: stack() marks them constant
+// (fill value), so nothing downstream computes them (graph/constant_fold.hpp).
+std::vector<std::int64_t> unreached_chunks(const ReadParams& rp, const ChunkGrid& grid);
+
 // stackstac's snapped_bounds: outward to multiples of the resolution.
 Bounds snap_bounds(const Bounds& b, double xres, double yres);
 

@@ -210,3 +210,18 @@ TEST(WindowPushdown, FullSourcesAndIndexListsAndSteps) {
   expect_same_values(listed);
   expect_same_values(strided);
 }
+
+TEST(WindowPushdown, ConstantChunksBelowTheSelectionMoveOntoTheWindow) {
+  // A source whose chunk (0, 0) is constant (a stack chunk no footprint reaches): the crop still
+  // becomes a windowed read, and the window's chunks inside that chunk stay constant.
+  auto cube = pixel_index({{"y", 20}, {"x", 16}}, 8);
+  auto marked = DataArray::from_layer(graph::with_constant_chunks(*cube.layer(), {{0}, -1.0}), cube.dims());
+  auto crop = marked.isel({{"y", Slice{3, 17, 1}}, {"x", Slice{5, 12, 1}}});  // y chunks 5, 8, 1; x 3, 4
+  auto out = pushed(crop);
+  EXPECT_EQ(layers_with_op(out, "gather"), 0u);
+  ASSERT_EQ(out[0]->op, "test_pixel_index");
+  ASSERT_TRUE(out[0]->constant);
+  EXPECT_EQ(out[0]->constant->chunks, std::vector<std::int64_t>{0});  // (0, 1) reaches chunk (0, 1)
+  EXPECT_EQ(out[0]->constant->value, -1.0);
+  expect_same_values(crop);
+}

@@ -248,3 +248,20 @@ TEST(StacStack, WktOnlyCrsNeedsAnEpsg) {
   EXPECT_NE(error_of<ValueError>([&] { stac::plan_stack(collection({a}), o); }).find("STAC item 'W' asset 'red': unusable CRS"),
             std::string::npos);
 }
+
+TEST(StacStack, ChunksNoFootprintReachesAreConstant) {
+  // Grid 150 x 200 px; chunks of 40 rows x 90 columns. B (time 0) covers rows 49.5..149.5 and
+  // columns 99.5..199.5: it misses the first chunk row and the first chunk column. A (time 1)
+  // covers rows 0..100: it misses the last chunk row.
+  StackOptions o;
+  o.chunksize = {1, 2, 40, 90};
+  DataArray da = stack(two_items(), o);
+  ASSERT_EQ(da.shape(), (Shape{2, 2, 150, 200}));
+  ASSERT_TRUE(da.layer()->constant);
+  EXPECT_EQ(da.layer()->constant->chunks, (std::vector<std::int64_t>{0, 1, 2, 3, 6, 9, 21, 22, 23}));
+  EXPECT_TRUE(std::isnan(da.layer()->constant->value));
+  o.fill_value = -5;
+  o.dtype = DType::Int16;
+  o.rescale = false;
+  EXPECT_EQ(stack(two_items(), o).layer()->constant->value, -5.0);
+}

@@ -1,0 +1,168 @@
+#include "graph/constant_fold.hpp"
+
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+namespace cubist::graph {
+namespace {
+
+using core::ExprOp;
+
+// Same value for every element: NaNs alike, +0 and -0 apart.
+bool same_value(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return a == b && std::signbit(a) == std::signbit(b);
+}
+
+// One evaluation with every input known; nullopt for what the kernels are not reproduced for.
+// Each case computes exactly what kernels/ops/elementwise.cpp computes for float64 and bool.
+std::optional<double> evaluate(const core::Expression& expr, const std::vector<double>& in) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> v(expr.nodes.size());
+  for (std::size_t k = 0; k < expr.nodes.size(); ++k) {
+    const core::ExprNode& n = expr.nodes[k];
+    const bool boolean = n.dtype == DType::Bool;
+    if (!boolean && n.dtype != DType::Float64) return std::nullopt;
+    auto arg = [&](int a) { return v[static_cast<std::size_t>(n.args[static_cast<std::size_t>(a)])]; };
+    auto float_args = [&](int count) {
+      for (int a = 0; a < count; ++a)
+        if (expr.dtype_of(n.args[static_cast<std::size_t>(a)]) != DType::Float64) return false;
+      return true;
+    };
+    auto bool_args = [&](int count) {
+      for (int a = 0; a < count; ++a)
+        if (expr.dtype_of(n.args[static_cast<std::size_t>(a)]) != DType::Bool) return false;
+      return true;
+    };
+    const bool arithmetic = !boolean && float_args(core::expr_op_arity(n.op));
+    double r = 0;
+    switch (n.op) {
+      case ExprOp::Input: r = in[static_cast<std::size_t>(n.args[0])]; break;
+      case ExprOp::Const: r = boolean ? static_cast<double>(n.i != 0) : n.f; break;
+      case ExprOp::Cast: r = boolean ? static_cast<double>(arg(0) != 0) : arg(0); break;  // NaN -> true
+      case ExprOp::Add: if (!arithmetic) return std::nullopt; r = arg(0) + arg(1); break;
+      case ExprOp::Sub: if (!arithmetic) return std::nullopt; r = arg(0) - arg(1); break;
+      case ExprOp::Mul: if (!arithmetic) return std::nullopt; r = arg(0) * arg(1); break;
+      case ExprOp::Div: if (!arithmetic) return std::nullopt; r = arg(0) / arg(1); break;
+      case ExprOp::Minimum:
+        if (!arithmetic) return std::nullopt;
+        r = std::isnan(arg(0)) || std::isnan(arg(1)) ? kNaN : (arg(1) < arg(0) ? arg(1) : arg(0));
+        break;
+      case ExprOp::Maximum:
+        if (!arithmetic) return std::nullopt;
+        r = std::isnan(arg(0)) || std::isnan(arg(1)) ? kNaN : (arg(0) < arg(1) ? arg(1) : arg(0));
+        break;
+      case ExprOp::Eq: case ExprOp::Ne: case ExprOp::Lt: case ExprOp::Le: case ExprOp::Gt: case ExprOp::Ge: {
+        if (!boolean || !(float_args(2) || bool_args(2))) return std::nullopt;
+        const double a = arg(0), b = arg(1);
+        const bool c = n.op == ExprOp::Eq ? a == b : n.op == ExprOp::Ne ? a != b : n.op == ExprOp::Lt ? a < b
+                     : n.op == ExprOp::Le ? a <= b : n.op == ExprOp::Gt ? a > b : a >= b;
+        r = c;
+        break;
+      }
+      case ExprOp::And: case ExprOp::Or: case ExprOp::Xor: {
+        if (!boolean || !bool_args(2)) return std::nullopt;
+        const bool a = arg(0) != 0, b = arg(1) != 0;
+        r = n.op == ExprOp::And ? (a && b) : n.op == ExprOp::Or ? (a || b) : (a != b);
+        break;
+      }
+      case ExprOp::Not: if (!boolean || !bool_args(1)) return std::nullopt; r = arg(0) == 0; break;
+      case ExprOp::Neg: if (!arithmetic) return std::nullopt; r = -arg(0); break;
+      case ExprOp::Abs: if (!arithmetic) return std::nullopt; r = std::fabs(arg(0)); break;
+      case ExprOp::Sqrt: if (!arithmetic) return std::nullopt; r = std::sqrt(arg(0)); break;
+      case ExprOp::Floor: if (!arithmetic) return std::nullopt; r = std::floor(arg(0)); break;
+      case ExprOp::Ceil: if (!arithmetic) return std::nullopt; r = std::ceil(arg(0)); break;
+      case ExprOp::IsNull: r = expr.dtype_of(n.args[0]) == DType::Float64 && std::isnan(arg(0)); break;
+      case ExprOp::Where:
+        if (expr.dtype_of(n.args[0]) != DType::Bool) return std::nullopt;
+        r = arg(0) != 0 ? arg(1) : arg(2);
+        break;
+      default: return std::nullopt;  // FloorDiv, Mod, Pow, Exp, Log: not reproduced bit for bit here
+    }
+    v[k] = r;
+  }
+  return v[static_cast<std::size_t>(expr.result)];
+}
+
+}  // namespace
+
+std::optional<double> fold_expression(const core::Expression& expr, const std::vector<std::optional<double>>& inputs) {
+  if (expr.result < 0) return std::nullopt;
+  std::vector<double> in(inputs.size(), 0);
+  std::vector<std::size_t> varying;  // boolean input slots tried both ways
+  for (std::size_t s = 0; s < inputs.size(); ++s) {
+    if (inputs[s]) {
+      in[s] = *inputs[s];
+      continue;
+    }
+    for (const auto& n : expr.nodes)
+      if (n.op == ExprOp::Input && static_cast<std::size_t>(n.args[0]) == s && n.dtype != DType::Bool) return std::nullopt;
+    varying.push_back(s);
+  }
+  constexpr std::size_t kMaxVarying = 4;
+  if (varying.size() > kMaxVarying) return std::nullopt;
+  std::optional<double> result;
+  for (std::uint32_t bits = 0; bits < (1u << varying.size()); ++bits) {
+    for (std::size_t k = 0; k < varying.size(); ++k) in[varying[k]] = (bits >> k) & 1u;
+    auto r = evaluate(expr, in);
+    if (!r || (result && !same_value(*result, *r))) return std::nullopt;
+    result = r;
+  }
+  return result;
+}
+
+std::vector<LayerConstants> fold_constant_chunks(const std::vector<const Layer*>& layers, bool fold) {
+  std::vector<LayerConstants> out(layers.size());
+  std::unordered_map<const Layer*, std::size_t> index;
+  for (std::size_t i = 0; i < layers.size(); ++i) index[layers[i]] = i;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Layer& l = *layers[i];
+    LayerConstants& lc = out[i];
+    lc.chunk.assign(static_cast<std::size_t>(l.grid.total_chunks()), 0);
+    if (l.constant) {
+      for (auto c : l.constant->chunks) lc.chunk[static_cast<std::size_t>(c)] = 1;
+      lc.value = l.constant->value;
+      lc.any = !l.constant->chunks.empty();
+    }
+    if (!fold || l.kind != LayerKind::Elementwise || l.op != "elementwise" || !l.params.contains("expr")) continue;
+    bool constant_inputs = false;
+    for (const auto& in : l.inputs) {
+      auto it = index.find(in.layer.get());
+      constant_inputs = constant_inputs || (it != index.end() && out[it->second].any);
+    }
+    if (!constant_inputs) continue;
+    const core::Expression expr = core::Expression::from_json(l.params.at("expr"));
+    std::vector<std::optional<double>> values(l.inputs.size());
+    for (std::int64_t c = 0; c < l.grid.total_chunks(); ++c) {
+      if (lc.chunk[static_cast<std::size_t>(c)]) continue;
+      const auto idx = l.grid.unravel(c);
+      bool any_constant = false;
+      for (std::size_t s = 0; s < l.inputs.size(); ++s) {
+        values[s].reset();
+        const Layer& p = *l.inputs[s].layer;
+        auto it = index.find(&p);
+        if (it == index.end() || !out[it->second].any) continue;
+        auto ranges = input_chunk_ranges(l, s, idx);
+        std::vector<std::int64_t> at;
+        bool single = true;
+        for (const auto& [lo, hi] : ranges) {
+          single = single && hi - lo == 1;
+          at.push_back(lo);
+        }
+        if (!single || !out[it->second].chunk[static_cast<std::size_t>(p.grid.ravel(at))]) continue;
+        values[s] = out[it->second].value;
+        any_constant = true;
+      }
+      if (!any_constant) continue;
+      auto v = fold_expression(expr, values);
+      if (!v || (lc.any && !same_value(lc.value, *v))) continue;
+      lc.chunk[static_cast<std::size_t>(c)] = 1;
+      lc.value = *v;
+      lc.any = true;
+    }
+  }
+  return out;
+}
+
+}  // namespace cubist::graph

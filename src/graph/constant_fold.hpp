@@ -1,0 +1,31 @@
+// Constant chunks carried through elementwise layers: an elementwise chunk whose inputs are all
+// constant chunks (or boolean inputs whose value does not change the result) is itself constant,
+// so its inputs are never computed (a stack chunk no item footprint reaches -> NaN NDVI -> NaN
+// after the clip's where, never read nor computed).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "core/expression.hpp"
+#include "graph/layer.hpp"
+
+namespace cubist::graph {
+
+// The value `expr` gives for every element when its inputs hold `inputs` (nullopt: an input that
+// varies within the chunk). Boolean inputs that vary are tried with both values; any other varying
+// input, a non-float64/bool node, or an op outside the exactly reproduced set gives nullopt.
+std::optional<double> fold_expression(const core::Expression& expr, const std::vector<std::optional<double>>& inputs);
+
+// Per layer of `layers` (producers before consumers), which chunks are constant and their value:
+// the layer's own constant chunks plus elementwise chunks folded from constant inputs (only those
+// equal to the layer's own constant value when it has one; a layer has one value). With
+// `fold` false, only the layers' own.
+struct LayerConstants {
+  std::vector<char> chunk;  // per linear chunk: 1 when constant
+  double value = 0;
+  bool any = false;
+};
+std::vector<LayerConstants> fold_constant_chunks(const std::vector<const Layer*>& layers, bool fold = true);
+
+}  // namespace cubist::graph
