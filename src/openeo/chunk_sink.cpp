@@ -45,7 +45,9 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const kernels:
 Chunk run(const kernels::TaskContext& ctx) {
   const auto& p = ctx.params<Prepared>();
   if (ctx.inputs.size() != 1) throw ValueError("openeo_write_chunk: expects one input chunk");
-  {
+  if (p.writer->thread_safe()) {
+    p.writer->write(*ctx.inputs[0].chunk, ctx.inputs[0].offset);
+  } else {
     std::lock_guard lock(sinks().write_mutex);
     p.writer->write(*ctx.inputs[0].chunk, ctx.inputs[0].offset);
   }
@@ -82,6 +84,7 @@ void write_chunks(const DataArray& data, ChunkWriter& writer, const ComputeOptio
   // Fuses into the unit computing each chunk.
   auto sink = graph::make_sink_layer("save_result", "openeo_write_chunk", {{"sink", registered.token()}}, data.layer());
   DataArray::from_layer(std::move(sink), data.dims()).compute(compute, stats);
+  writer.finish();
 }
 
 }  // namespace cubist::openeo

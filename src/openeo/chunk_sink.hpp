@@ -12,9 +12,13 @@ namespace cubist::openeo {
 class ChunkWriter {
  public:
   virtual ~ChunkWriter() = default;
-  // One C-contiguous chunk of the cube, starting at `offset` (one entry per dim). Calls are
-  // serialised (GDAL datasets are not thread-safe); any order.
+  // One C-contiguous chunk of the cube, starting at `offset` (one entry per dim), in any order.
+  // Calls are serialised (GDAL datasets are not thread-safe) unless thread_safe() says the
+  // writer takes concurrent calls (and serialises its own I/O).
   virtual void write(const Chunk& chunk, std::span<const std::int64_t> offset) = 0;
+  virtual bool thread_safe() const { return false; }
+  // After the last chunk (flush, close): failures are thrown here.
+  virtual void finish() {}
 };
 
 // Computes `data` and passes every chunk to `writer`; the first failure (of a task or of the

@@ -1,8 +1,9 @@
 // save_result as netCDF: GDAL's netCDF driver in multidimensional mode writes the dimensions,
 // coordinate variables, attributes and the data variable; the CF encodings (time units, grid
 // mapping, fill value) are chosen here so that xarray and rioxarray decode the file unaided.
-// The data variable is written one cube chunk at a time as the scheduler computes them (one
-// hyperslab Write per chunk, netCDF chunks of the cube's chunk shape), so memory stays bounded.
+// The data variable is written one cube chunk at a time as the scheduler computes them (netCDF
+// chunks of the cube's chunk shape), so memory stays bounded: after GDAL has written and closed
+// everything else, through HDF5 with each chunk compressed on its worker thread (hdf5_chunks.hpp).
 #include "openeo/netcdf.hpp"
 
 #include <cpl_string.h>
@@ -20,6 +21,7 @@
 #include "cubist/error.hpp"
 #include "cubist/geo.hpp"
 #include "openeo/chunk_sink.hpp"
+#include "openeo/hdf5_chunks.hpp"
 
 namespace cubist::openeo {
 namespace {
@@ -185,22 +187,6 @@ void write_coordinate(const Writer& w, GDALGroupH group, const std::string& name
   for (const auto& [k, v] : attrs.items()) w.attribute(a.get(), k, v);
 }
 
-class NetcdfChunks : public ChunkWriter {
- public:
-  NetcdfChunks(const Writer& w, GDALMDArrayH var, GDALDataType type) : w_(w), var_(var), type_(type) {}
-  void write(const Chunk& chunk, std::span<const std::int64_t> offset) override {
-    std::vector<GUInt64> start(offset.begin(), offset.end());
-    std::vector<size_t> count(chunk.shape().begin(), chunk.shape().end());
-    Type t(GDALExtendedDataTypeCreate(type_));
-    w_.check(GDALMDArrayWrite(var_, start.data(), count.data(), nullptr, nullptr, t.get(), chunk.raw(), nullptr, 0),
-             "values of 'data'");
-  }
-
- private:
-  const Writer& w_;
-  GDALMDArrayH var_;
-  GDALDataType type_;
-};
 
 }  // namespace
 
@@ -271,8 +257,6 @@ void write_netcdf(const DataArray& input, const std::string& path, const Compute
     for (const auto& n : auxiliary) list += (list.empty() ? "" : " ") + n;
     w.attribute(var.get(), "coordinates", list);
   }
-  NetcdfChunks chunks(w, var.get(), f32 ? GDT_Float32 : GDT_Float64);
-  write_chunks(data, chunks, compute);
   var.reset();
   // Conventions on the root group: the file is CF.
   Type str(GDALExtendedDataTypeCreateString(0));
@@ -284,6 +268,9 @@ void write_netcdf(const DataArray& input, const std::string& path, const Compute
   CPLErrorReset();
   ds.reset();  // the netCDF driver flushes on close
   w.check(CPLGetLastErrorType() < CE_Failure, "file (closing)");
+  // The data variable's chunks: compressed on the worker threads (hdf5_chunks.hpp).
+  const auto chunks = open_hdf5_chunk_writer(path, "data");
+  write_chunks(data, *chunks, compute);
 }
 
 }  // namespace cubist::openeo

@@ -150,6 +150,43 @@ TEST_F(NetCdf, DailyTimesUseDaysAndFloat32StaysFloat32) {
   GDALClose(ds);
 }
 
+// The data variable's chunks are compressed on the worker threads and written as HDF5 chunks:
+// partial edge chunks (padded to the netCDF chunk shape) and chunks of an irregular grid (written
+// through HDF5's own pipeline) must read back exactly, in float64 and float32.
+TEST_F(NetCdf, EdgeChunksAndIrregularGridsReadBackExactly) {
+  std::vector<double> v(3 * 37 * 53);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = i % 97 == 0 ? std::nan("") : std::sin(0.01 * static_cast<double>(i)) * 1000;
+  std::vector<double> ys(37), xs(53);
+  for (std::size_t i = 0; i < ys.size(); ++i) ys[i] = 2000 - 10.0 * static_cast<double>(i);
+  for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = 500 + 10.0 * static_cast<double>(i);
+  Coords coords{{"time", Coordinate::datetimes("time", {"2023-01-01", "2023-01-02", "2023-01-03"})},
+                {"y", Coordinate::from_vector<double>("y", ys)},
+                {"x", Coordinate::from_vector<double>("x", xs)}};
+  const DataArray base = write_crs(DataArray::from_vector(v, {{"time", 3}, {"y", 37}, {"x", 53}}, coords), Crs::epsg(32632));
+  const DataArray regular = base.chunk({{"time", 1}, {"y", 16}, {"x", 16}});  // edges: y 5, x 5
+  const DataArray irregular = regular.isel({{"y", Slice{5, 37}}});          // y chunks 11, 16, 5
+  int n = 0;
+  for (const DataArray& cube : {regular, irregular, regular.astype(DType::Float32), irregular.astype(DType::Float32)}) {
+    const std::string file = "chunks" + std::to_string(n++) + ".nc";
+    run(cube, file);
+    const std::string path = (dir_ / file).string();
+    GDALDatasetH ds = GDALOpenEx(path.c_str(), GDAL_OF_MULTIDIM_RASTER, nullptr, nullptr, nullptr);
+    ASSERT_NE(ds, nullptr) << file;
+    GDALGroupH root = GDALDatasetGetRootGroup(ds);
+    GDALMDArrayH data = GDALGroupOpenMDArray(root, "data", nullptr);
+    ASSERT_NE(data, nullptr);
+    const std::vector<double> got = read_all(data), want = values(cube);
+    ASSERT_EQ(got.size(), want.size()) << file;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got[i])) << file << " at " << i;
+      else EXPECT_EQ(got[i], want[i]) << file << " at " << i;
+    }
+    GDALMDArrayRelease(data);
+    GDALGroupRelease(root);
+    GDALClose(ds);
+  }
+}
+
 TEST_F(NetCdf, FailureLeavesNothing) {
   // An unwritable target: the error names the path and no partial file is left.
   set_test_cube("nc", small_cube());

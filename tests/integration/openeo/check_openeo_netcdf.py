@@ -94,6 +94,11 @@ def main():
                 if a.rio.crs != z.rio.crs:
                     fail(f"loaded cube CRS {a.rio.crs} vs {z.rio.crs}")
                 raw_shape = dict(a.sizes)
+                # The chunks cubist compressed itself (openeo/hdf5_chunks.cpp) decode through
+                # netCDF4's own filter pipeline: shuffle + zlib, chunked as the cube.
+                enc = ds["data"].encoding
+                if not (enc.get("zlib") and enc.get("shuffle") and enc.get("chunksizes")):
+                    fail(f"netCDF encoding of data: {enc}")
                 if raw_shape["time"] < 2 or raw_shape["y"] <= 1024:
                     fail(f"loaded cube {raw_shape}: expected several time steps and two chunks along y")
             # ndvi with target_band: the NDVI appended as a third band, equal to xarray's own
