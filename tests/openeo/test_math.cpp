@@ -222,6 +222,21 @@ std::string describe_layers(const graph::LayerPtr& out) {
   return s;
 }
 
+// A reducer given a list of cubes and numbers (merge_cubes' resolver sum([x, y])) works
+// elementwise across the items: no-data skipped unless ignore_nodata is false.
+TEST(OpenEoMath, ReducersAcrossListsOfCubes) {
+  const DataArray x = vec({-2, 0.5, nan, 4});
+  const json p = {{"from_parameter", "x"}};
+  const json items = {p, 1, nullptr, p};
+  expect_exact(apply_cube(cb("r", "sum", {{"data", items}}, true), x), {-3, 2, 1, 9});
+  expect_exact(apply_cube(cb("r", "mean", {{"data", items}}, true), x), {-1, 2.0 / 3, 1, 3});
+  expect_exact(apply_cube(cb("r", "max", {{"data", items}}, true), x), {1, 1, 1, 4});
+  expect_exact(apply_cube(cb("r", "min", {{"data", items}}, true), x), {-2, 0.5, 1, 1});
+  expect_exact(apply_cube(cb("r", "max", {{"data", {p, 1}}, {"ignore_nodata", false}}, true), x), {1, 1, nan, 4});
+  expect_exact(apply_cube(cb("r", "sum", {{"data", {p, 1}}, {"ignore_nodata", false}}, true), x), {-1, 1.5, nan, 5});
+  EXPECT_THROW(apply_cube(cb("r", "median", {{"data", items}}, true), x), ValueError);
+}
+
 TEST(OpenEoMath, CallbacksCompileIntoOneFusedElementwiseLayer) {
   // x -> linear_scale_range(clip(multiply(add(x, 1), 2), 0, 10), 0, 10) over a chunked cube.
   const DataArray x = DataArray::from_vector(std::vector<double>(64, 1.5), {{"y", 8}, {"x", 8}}).chunk({{"y", 4}, {"x", 4}});
