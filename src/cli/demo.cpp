@@ -18,6 +18,7 @@
 #include "core/format.hpp"
 #include "cubist/error.hpp"
 #include "raster/synthetic_s2.hpp"
+#include "raster/tile_cache.hpp"
 #include "stac/api_server.hpp"
 
 namespace cubist::cli {
@@ -130,6 +131,9 @@ int run_demo(const DemoOptions& o) {
                             o.workers ? std::to_string(o.workers) : "all"));
   line("HTTP", fmt::format("{} requests served ({} range requests), {} sent", st.requests, st.range_requests,
                            core::format_bytes(static_cast<double>(st.bytes_sent))));
+  // Decodes beyond the distinct tiles needed are reuses the shared tile cache missed.
+  const raster::TileCacheStats tiles = raster::tile_cache_stats();
+  line("COG tiles", fmt::format("{} decoded, {} served from the shared tile cache", tiles.decoded, tiles.hits));
   line("wall time", fmt::format("pipeline {:.2f} s (search {:.2f} s, graph {:.2f} s, compute + write {:.2f} s), "
                                 "total {:.2f} s",
                                 pipeline_seconds, r.search_seconds, r.build_seconds, r.write_seconds,
@@ -137,8 +141,9 @@ int run_demo(const DemoOptions& o) {
   line("output", fs::absolute(output).lexically_normal().string());
   // One machine-readable line for scripts (benchmarks, tests).
   fmt::print("RESULT items={} tasks={} requests={} range_requests={} bytes_sent={} pipeline_seconds={:.4f} "
-             "write_seconds={:.4f}\n",
-             r.items, r.tasks, st.requests, st.range_requests, st.bytes_sent, pipeline_seconds, r.write_seconds);
+             "write_seconds={:.4f} tile_decodes={} tile_hits={}\n",
+             r.items, r.tasks, st.requests, st.range_requests, st.bytes_sent, pipeline_seconds, r.write_seconds,
+             tiles.decoded, tiles.hits);
   return 0;
 }
 
