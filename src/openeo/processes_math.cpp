@@ -98,7 +98,8 @@ const ProcessRegistration clip_reg{ProcessDef{
       if (lo > hi) a.fail("max", fmt::format("max ({}) is less than min ({})", hi, lo));
       if (x.is_null()) return Value::null();
       // NaN bounds make NaN (openeo-processes' clip cases; std::min/max would drop them).
-      if (std::isnan(lo) || std::isnan(hi)) return x.is_array_like() ? like_operands(x.cube * scalar_array(lo + hi), {&x}) : Value::number(lo + hi);
+      if (std::isnan(lo) || std::isnan(hi))
+        return x.is_array_like() ? like_operands(x.cube * scalar_array(lo + hi), {&x}) : Value::number(lo + hi);
       if (x.kind == Value::Kind::Number) return Value::number(std::min(std::max(x.scalar.get<double>(), lo), hi));
       if (!x.is_array_like()) a.fail("x", fmt::format("expected a number or a data cube, got {}", x.describe()));
       return like_operands(clip_array(x.cube, lo, hi), {&x});

@@ -86,7 +86,6 @@ DataArray across_items(Args& a, const std::string& name, const Value& list, bool
   return skipna ? acc.where(valid > 0.0) : acc;
 }
 
-
 // The cubist reduction for an openEO reducer name.
 std::string cubist_reduction(const std::string& name) { return name == "sd" ? "std" : name; }
 
@@ -102,7 +101,8 @@ Value statistic(Args& a, const std::string& name) {
   if (std::any_of(data.items.begin(), data.items.end(), [](const Value& v) { return v.is_array_like(); }))
     return Value::of_cube(across_items(a, name, data, ignore));
   auto nums = numbers_of(a, data, ignore);
-  if (!nums || nums->empty()) return Value::null();
+  // No values (or one, for the sample standard deviation): no-data.
+  if (!nums || nums->empty() || (name == "sd" && nums->size() < 2)) return Value::null();
   return Value::number(scalar_reduce(name, std::move(*nums)));
 }
 
