@@ -51,8 +51,8 @@ class BufferCache {
       if (p == MAP_FAILED) return nullptr;
       // No MADV_HUGEPAGE here: it halved the NDVI demo's page faults but, with THP defrag on
       // "madvise" (Debian's default), faults then compact memory: the demo took ~10% more CPU and
-      // Zarr 1024² reads fell from 3.5 to 1.7 GB/s (measured, session 3). Zarr's reader advises the
-      // interior of the chunks it decodes itself, where that measured faster.
+      // Zarr 1024² reads fell from 3.5 to 1.7 GB/s (measured, session 3). Zarr's reader no longer
+      // advises its own chunks either (session 5: a first read cost ~30% more CPU with it).
       return p;
     }
     return std::aligned_alloc(kChunkAlignment, bytes);
