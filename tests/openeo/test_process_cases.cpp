@@ -310,9 +310,10 @@ std::string compare_cube(const DataArray& got, const json& want, double delta) {
 std::string compare_scalar(const Value& got, const json& want, double delta) {
   if (want.is_object() && want.value("type", "") == "nodata") return got.is_null() ? "" : "got " + got.describe() + ", want null";
   if (want.is_null()) return got.is_null() ? "" : "got " + got.describe() + ", want null";
-  if (want.is_boolean())
+  if (want.is_boolean()) {
     if (got.kind == Value::Kind::Boolean && got.scalar.get<bool>() == want.get<bool>()) return "";
     return "got " + got.describe() + (got.kind == Value::Kind::Boolean ? " " + got.scalar.dump() : "") + ", want " + want.dump();
+  }
   if (want.is_number()) {
     if (got.kind != Value::Kind::Number) return "got " + got.describe() + ", want " + want.dump();
     const double g = got.scalar.get<double>(), w = want.get<double>();
