@@ -13,7 +13,10 @@
 #include <memory>
 #include <string_view>
 
-#if defined(__SSE2__)
+// The SSE2 byte shifts and shuffles take immediates, which unoptimised builds (__NO_INLINE__) cannot
+// pass through the intrinsics' inline functions: those builds use the scalar loop.
+#if defined(__SSE2__) && !defined(__NO_INLINE__)
+#define CUBIST_PREDICTOR_SSE2 1
 #include <emmintrin.h>
 #endif
 
@@ -35,7 +38,7 @@ void running_sum_scalar(U* x, std::size_t n, U sum) {
   }
 }
 
-#if defined(__SSE2__)
+#if defined(CUBIST_PREDICTOR_SSE2)
 template <class U>
 __m128i add_lanes(__m128i a, __m128i b) {
   if constexpr (sizeof(U) == 1) return _mm_add_epi8(a, b);
