@@ -144,8 +144,11 @@ std::optional<std::vector<AxisWindow>> selection_window(const Layer& g) {
   return w;
 }
 
-// The chunks of `grid` (the window of `l`'s output) lying wholly inside constant chunks of `l`.
-ConstantChunks constant_under_window(const Layer& l, const std::vector<AxisWindow>& window, const ChunkGrid& grid) {
+// The chunks of `grid` (the window of `l`'s output) lying in constant chunks of `l`, or nullopt
+// when a chunk of the window lies partly in them: computed from the window's inputs, its part in
+// a constant chunk would be the computed values, which a constant chunk only promises to equal.
+std::optional<ConstantChunks> constant_under_window(const Layer& l, const std::vector<AxisWindow>& window,
+                                                    const ChunkGrid& grid) {
   ConstantChunks out;
   out.value = l.constant->value;
   const std::size_t rank = l.rank();
@@ -163,14 +166,16 @@ ConstantChunks constant_under_window(const Layer& l, const std::vector<AxisWindo
       range[a] = {l.grid.chunk_of(a, lo), l.grid.chunk_of(a, hi - 1) + 1};
       idx[a] = range[a].first;
     }
-    bool all = true;
-    while (all) {
-      all = l.constant->contains(l.grid.ravel(idx));
+    std::size_t overlapped = 0, constant = 0;
+    while (true) {
+      ++overlapped;
+      constant += l.constant->contains(l.grid.ravel(idx));
       std::size_t a = rank;
       while (a > 0 && ++idx[a - 1] == range[a - 1].second) idx[a - 1] = range[a - 1].first, --a;
       if (a == 0) break;
     }
-    if (all) out.chunks.push_back(c);
+    if (constant == overlapped) out.chunks.push_back(c);
+    else if (constant > 0) return std::nullopt;
   }
   return out;
 }
@@ -204,11 +209,13 @@ class WindowPusher {
       if (w.drop || w.start != 0 || w.count != l.grid.shape()[a] || chunks[k++] != l.grid.chunks(a)) identity = false;
     }
     if (identity) return layer;
+    if (!l.constant) return window_of_kind(l, window, chunks);
+    // A chunk of the window is constant when the chunks of `l` it overlaps are (one value per layer).
+    auto constant = constant_under_window(l, window, ChunkGrid(chunks));
+    if (!constant) return nullptr;
     LayerPtr w = window_of_kind(l, window, chunks);
-    if (!w || !l.constant) return w;
-    // A chunk of the window is constant when every chunk of `l` it overlaps is (one value per layer).
-    auto constant = constant_under_window(l, window, w->grid);
-    return constant.chunks.empty() ? w : intern(with_constant_chunks(*w, std::move(constant)));
+    if (!w || constant->chunks.empty()) return w;
+    return intern(with_constant_chunks(*w, std::move(*constant)));
   }
 
  private:

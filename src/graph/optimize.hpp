@@ -26,7 +26,8 @@ using SourceWindowFn = std::function<std::optional<Params>(const Layer& source, 
 // elsewhere is read twice where the windows overlap. A chain with a leaf that cannot be windowed
 // is left as it was. A layer with constant chunks below the selection is windowed with the
 // window's chunks that lie wholly inside its constant chunks marked constant (a stack chunk no
-// footprint reaches stays unread through the crop); the selection's own constant chunks are
+// footprint reaches stays unread through the crop), unless a window chunk lies only partly in
+// them (then the chain is left as it was); the selection's own constant chunks are
 // carried over. Values are identical with and without the rewrite.
 std::vector<LayerPtr> push_down_windows(const std::vector<LayerPtr>& outputs, const SourceWindowFn& window_source);
 

@@ -225,3 +225,15 @@ TEST(WindowPushdown, ConstantChunksBelowTheSelectionMoveOntoTheWindow) {
   EXPECT_EQ(out[0]->constant->value, -1.0);
   expect_same_values(crop);
 }
+
+TEST(WindowPushdown, WindowChunksPartlyInConstantChunksKeepTheGraph) {
+  // A rechunk (a selection of everything) to 6-row chunks: the chunk of rows 6..11 lies partly in
+  // the constant chunk of rows 0..7. Windowed, those rows would be computed (here: pixel indices,
+  // not the -1 the constant chunk says), so the layer is left as it was.
+  auto cube = pixel_index({{"y", 20}, {"x", 16}}, 8);
+  auto marked = DataArray::from_layer(graph::with_constant_chunks(*cube.layer(), {{0}, -1.0}), cube.dims());
+  auto rechunked = marked.chunk({{"y", 6}});
+  auto out = pushed(rechunked);
+  EXPECT_EQ(layers_with_op(out, "gather"), 1u);
+  expect_same_values(rechunked);
+}
