@@ -291,7 +291,6 @@ void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk&
     WriteBuffers& b;
     ~TrimAfterWrite() { b.trim(); }
   } trim_after{buf};
-  Chunk padded;  // an edge chunk padded to the full chunk shape
   try {
     const std::byte* src = nullptr;
     if (actual == meta_.chunks && chunk.is_contiguous()) {
@@ -304,16 +303,12 @@ void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk&
       pack_c_order(chunk, buf.packed.data());
       src = buf.packed.data();
     } else {  // pad the edge chunk to the full chunk shape with the fill value
-      // In a chunk's pages, not buf.packed: edge chunks of "auto" chunking are often over the trim
-      // limit, and freed chunk buffers are recycled (core/buffer_cache) where a trimmed buffer came
-      // back as fresh pages every time (~40 % of the medium NDVI demo's page faults).
       const Chunk dense = chunk.contiguous();
-      padded = Chunk::allocate(meta_.dtype, meta_.chunks);
-      auto* out = static_cast<std::byte*>(padded.mutable_raw());
-      detail::fill_elements(out, shape_size(meta_.chunks), fill_, isz);
-      detail::copy_block(out, meta_.chunks, Shape(actual.size(), 0),
+      buf.packed.resize_discard(pipeline_->decoded_nbytes());
+      detail::fill_elements(buf.packed.data(), shape_size(meta_.chunks), fill_, isz);
+      detail::copy_block(buf.packed.data(), meta_.chunks, Shape(actual.size(), 0),
                          const_cast<std::byte*>(static_cast<const std::byte*>(dense.raw())), actual, isz, false);
-      src = out;
+      src = buf.packed.data();
     }
     if (src) pipeline_->encode_into(src, buf.encoded);
   } catch (const ValueError& e) {
