@@ -127,39 +127,30 @@ std::string shape_to_string(const Shape& shape) {
 }
 
 namespace {
-// Round up so the size is a multiple of the alignment, as aligned_alloc requires.
-std::size_t buffer_bytes(const Chunk& c) {
-  const std::size_t bytes = std::max<std::size_t>(c.nbytes(), 1);
-  return (bytes + kChunkAlignment - 1) / kChunkAlignment * kChunkAlignment;
+// A C-ordered chunk over a buffer from `acquire(bytes)`, handed back through `release(buffer, bytes)`
+// when its last view goes. The size is rounded up to a multiple of the alignment, as aligned_alloc
+// requires.
+Chunk chunk_in_buffer(DType dtype, Shape shape, void* (*acquire)(std::size_t), void (*release)(void*, std::size_t)) {
+  const auto elements = static_cast<std::size_t>(shape_size(shape));
+  const std::size_t bytes0 = std::max<std::size_t>(elements * itemsize(dtype), 1);
+  const std::size_t bytes = (bytes0 + kChunkAlignment - 1) / kChunkAlignment * kChunkAlignment;
+  void* p = acquire(bytes);
+  if (!p) throw Error(fmt::format("out of memory allocating a chunk of {} bytes", bytes));
+  std::shared_ptr<const void> owner(p, [bytes, release](const void* q) { release(const_cast<void*>(q), bytes); });
+  return Chunk::wrap(dtype, std::move(shape), std::move(owner), p);
 }
 }  // namespace
 
 Chunk Chunk::allocate(DType dtype, Shape shape) {
-  Chunk c;
-  c.dtype_ = dtype;
-  c.size_ = shape_size(shape);
-  c.shape_ = std::move(shape);
-  const std::size_t bytes = buffer_bytes(c);
-  void* p = BufferCache::instance().take(bytes);
-  if (!p) throw Error(fmt::format("out of memory allocating a chunk of {} bytes", bytes));
-  c.data_ = std::shared_ptr<const void>(p, [bytes](const void* q) { BufferCache::instance().give(const_cast<void*>(q), bytes); });
-  c.set_c_strides();
-  return c;
+  return chunk_in_buffer(
+      dtype, std::move(shape), [](std::size_t bytes) { return BufferCache::instance().take(bytes); },
+      [](void* p, std::size_t bytes) { BufferCache::instance().give(p, bytes); });
 }
 
+// Freed straight back to the system: by then it is resident in full, and cached it would add a
+// whole output chunk to the memory the cache may hold beyond the live chunks.
 Chunk Chunk::sparse_zeros(DType dtype, Shape shape) {
-  Chunk c;
-  c.dtype_ = dtype;
-  c.size_ = shape_size(shape);
-  c.shape_ = std::move(shape);
-  const std::size_t bytes = buffer_bytes(c);
-  void* p = BufferCache::map_zeroed(bytes);
-  if (!p) throw Error(fmt::format("out of memory allocating a chunk of {} bytes", bytes));
-  // Freed straight back to the system: by then it is resident in full, and cached it would add
-  // a whole output chunk to the memory the cache may hold beyond the live chunks.
-  c.data_ = std::shared_ptr<const void>(p, [bytes](const void* q) { BufferCache::free_one(const_cast<void*>(q), bytes); });
-  c.set_c_strides();
-  return c;
+  return chunk_in_buffer(dtype, std::move(shape), &BufferCache::map_zeroed, &BufferCache::free_one);
 }
 
 void Chunk::set_c_strides() {
