@@ -263,9 +263,7 @@ StackPlan plan_stack(const ItemCollection& collection, const StackOptions& o) {
 Bounds read_window_bounds(const ReadParams& rp, std::int64_t row, std::int64_t col, std::int64_t rows, std::int64_t cols) {
   const Affine& T = rp.output.transform;
   const auto y0 = static_cast<double>(rp.row_offset + row), x0 = static_cast<double>(rp.col_offset + col);
-  const double xa = T.c + T.a * x0 + T.b * y0, xb = xa + T.a * static_cast<double>(cols);
-  const double ya = T.f + T.d * x0 + T.e * y0, yb = ya + T.e * static_cast<double>(rows);
-  return {std::min(xa, xb), std::min(ya, yb), std::max(xa, xb), std::max(ya, yb)};
+  return grid_bounds(Affine{T.a, T.b, T.c + T.a * x0 + T.b * y0, T.d, T.e, T.f + T.d * x0 + T.e * y0}, cols, rows);
 }
 
 bool cell_reaches(const ReadCell& c, const Bounds& w) {
