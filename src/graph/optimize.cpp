@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/expression.hpp"
+#include "graph/chunk_box.hpp"
 
 namespace cubist::graph {
 namespace {
@@ -152,8 +153,7 @@ std::optional<ConstantChunks> constant_under_window(const Layer& l, const std::v
   ConstantChunks out;
   out.value = l.constant->value;
   const std::size_t rank = l.rank();
-  std::vector<std::pair<std::int64_t, std::int64_t>> range(rank);  // chunks of l along each axis
-  std::vector<std::int64_t> idx(rank);
+  ChunkRanges range(rank);  // chunks of l along each axis
   for (std::int64_t c = 0; c < grid.total_chunks(); ++c) {
     const auto wi = grid.unravel(c);
     for (std::size_t a = 0, k = 0; a < rank; ++a) {
@@ -164,16 +164,12 @@ std::optional<ConstantChunks> constant_under_window(const Layer& l, const std::v
         ++k;
       }
       range[a] = {l.grid.chunk_of(a, lo), l.grid.chunk_of(a, hi - 1) + 1};
-      idx[a] = range[a].first;
     }
     std::size_t overlapped = 0, constant = 0;
-    while (true) {
+    for_each_chunk_in_box(l.grid, range, [&](std::int64_t lc) {
       ++overlapped;
-      constant += l.constant->contains(l.grid.ravel(idx));
-      std::size_t a = rank;
-      while (a > 0 && ++idx[a - 1] == range[a - 1].second) idx[a - 1] = range[a - 1].first, --a;
-      if (a == 0) break;
-    }
+      constant += l.constant->contains(lc);
+    });
     if (constant == overlapped) out.chunks.push_back(c);
     else if (constant > 0) return std::nullopt;
   }

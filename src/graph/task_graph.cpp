@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "cubist/error.hpp"
+#include "graph/chunk_box.hpp"
 #include "graph/constant_fold.hpp"
 
 namespace cubist::graph {
@@ -16,24 +17,7 @@ constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 // Calls f(linear input chunk) for every input chunk that output chunk `out` of `layer` needs in `slot`.
 template <class F>
 void for_each_input_chunk(const Layer& layer, std::size_t slot, const std::vector<std::int64_t>& out, F&& f) {
-  auto ranges = input_chunk_ranges(layer, slot, out);
-  const ChunkGrid& g = layer.inputs[slot].layer->grid;
-  std::vector<std::int64_t> idx(ranges.size());
-  for (std::size_t a = 0; a < ranges.size(); ++a) {
-    if (ranges[a].first >= ranges[a].second) return;
-    idx[a] = ranges[a].first;
-  }
-  while (true) {
-    f(g.ravel(idx));
-    std::size_t a = ranges.size();
-    while (a > 0) {
-      --a;
-      if (++idx[a] < ranges[a].second) break;
-      idx[a] = ranges[a].first;
-      if (a == 0) return;
-    }
-    if (ranges.empty()) return;
-  }
+  for_each_chunk_in_box(layer.inputs[slot].layer->grid, input_chunk_ranges(layer, slot, out), std::forward<F>(f));
 }
 
 // True when each consumer chunk reads exactly one chunk of this input.
