@@ -386,6 +386,16 @@ json asset(const std::string& name) { return read_json5_file((kCases / "assets" 
 
 json callback_graph(json nodes) { return {{"process_graph", std::move(nodes)}}; }
 json from_param(const std::string& p) { return {{"from_parameter", p}}; }
+// The 3-d cube `like` holding `values` (C order) instead, NaN written as null and no nodata value.
+json with_values(const json& like, const std::vector<double>& values) {
+  json out = like;
+  out["nodata"] = nullptr;
+  std::size_t i = 0;
+  for (auto& plane : out["data"])
+    for (auto& row : plane)
+      for (auto& x : row) x = std::isnan(values[i]) ? json(nullptr) : json(values[i]), ++i;
+  return out;
+}
 
 TEST(OpenEoProcessCasesByHand, ApplyDimensionAnomalyAlongTime) {
   const json in = asset("xyt-more-timestamps.json5");  // (t 5, y 3, x 4) with no-data
@@ -400,12 +410,7 @@ TEST(OpenEoProcessCasesByHand, ApplyDimensionAnomalyAlongTime) {
       if (!std::isnan(v[t * plane + p])) sum += v[t * plane + p], n += 1;
     for (std::size_t t = 0; t < 5; ++t) want[t * plane + p] = v[t * plane + p] - sum / n;
   }
-  json expected = in;
-  expected["nodata"] = nullptr;
-  std::size_t i = 0;
-  for (auto& t : expected["data"])
-    for (auto& y : t)
-      for (auto& x : y) x = std::isnan(want[i]) ? json(nullptr) : json(want[i]), ++i;
+  const json expected = with_values(in, want);
   const json process = callback_graph(
       {{"m", {{"process_id", "mean"}, {"arguments", {{"data", from_param("data")}}}}},
        {"r", {{"process_id", "subtract"}, {"arguments", {{"x", from_param("data")}, {"y", {{"from_node", "m"}}}}}, {"result", true}}}});
@@ -433,12 +438,7 @@ TEST(OpenEoProcessCasesByHand, ApplyDimensionShareOfBands) {
       if (!std::isnan(v[b * 12 + p])) sum += v[b * 12 + p];
     for (std::size_t b = 0; b < 3; ++b) want[b * 12 + p] = v[b * 12 + p] / sum;
   }
-  json expected = in;
-  expected["nodata"] = nullptr;
-  std::size_t i = 0;
-  for (auto& b : expected["data"])
-    for (auto& y : b)
-      for (auto& x : y) x = std::isnan(want[i]) ? json(nullptr) : json(want[i]), ++i;
+  const json expected = with_values(in, want);
   const json process = callback_graph(
       {{"s", {{"process_id", "sum"}, {"arguments", {{"data", from_param("data")}}}}},
        {"r", {{"process_id", "divide"}, {"arguments", {{"x", from_param("data")}, {"y", {{"from_node", "s"}}}}}, {"result", true}}}});
