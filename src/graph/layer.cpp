@@ -65,6 +65,7 @@ LayerPtr make_layer(LayerSpec spec) {
   layer->grid = std::move(spec.grid);
   layer->dtype = spec.dtype;
   layer->literal = std::move(spec.literal);
+  layer->token = spec.token;
   return layer;
 }
 

@@ -85,6 +85,7 @@ struct Layer {
   std::shared_ptr<const std::vector<Chunk>> literal;  // chunks of in-memory data, if any
   std::string key;  // "<label>-<hash>": same op, params, inputs and grid give the same key
   std::shared_ptr<const ConstantChunks> constant;  // optional; part of the key
+  std::uint64_t token = 0;  // LayerSpec::token, kept so a serialised layer rebuilds with its key
 
   std::size_t rank() const { return grid.rank(); }
 };
