@@ -60,24 +60,60 @@ const ProcessRegistration apply_reg{ProcessDef{
       return Value::of_cube(r.cube);
     }}};
 
+// apply_dimension's result along the target dimension: labels are kept when the target is the
+// source and the process returned as many values; otherwise the target dimension (renamed from the
+// source, in its place) is labelled 0, 1, ... and the source's other coordinates along it are
+// dropped, as the definition says (openEO's dimension type "other").
+DataArray relabel_target(const DataArray& result, const std::string& source, const std::string& target,
+                         bool keep_labels) {
+  if (keep_labels && target == source) return result;
+  std::vector<std::string> dims = result.dims();
+  std::replace(dims.begin(), dims.end(), source, target);
+  Coords coords;
+  for (const auto& [name, c] : result.coords())
+    if (std::find(c.dims().begin(), c.dims().end(), source) == c.dims().end()) coords.set(name, c);
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(result.size(source)));
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int64_t>(i);
+  coords.set(target, Coordinate::from_vector(target, labels));
+  return DataArray::from_layer(result.layer(), std::move(dims), std::move(coords), result.attrs(), result.name());
+}
+
 const ProcessRegistration apply_dimension_reg{ProcessDef{
     "apply_dimension", "Apply a process to all values along a dimension", "", {"cubes"},
     {cube_param(),
-     {"process", "Receives `data`, the labeled array along the dimension, and returns one of the same length.",
+     {"process", "Receives `data`, the labeled array along the dimension, and returns the values along the target dimension "
+      "(as many as it likes: labels then become 0, 1, ...).",
       schema::callback({"data", "context"}), false, nullptr},
      {"dimension", "The name of the source dimension.", schema::string(), false, nullptr},
-     {"target_dimension", "The name of the target dimension (not supported: null).", {{"type", {"string", "null"}}}, true, nullptr},
+     {"target_dimension",
+      "The name of the target dimension, or null for the source dimension. A target other than the source replaces it, "
+      "labelled with incrementing integers from zero.",
+      {{"type", {"string", "null"}}}, true, nullptr},
      context_param()},
     cube_returns("A data cube with the newly computed values."),
     [](Args& a) -> Value {
       const DataArray cube = a.cube("data");
-      if (a.given("target_dimension")) a.fail("target_dimension", "a target dimension is not supported yet; leave it null");
       const std::string dim = dimension_arg(a, cube);
+      std::string target = dim;
+      if (a.given("target_dimension")) {
+        const std::string name = a.string("target_dimension");
+        if (name.empty()) a.fail("target_dimension", "the target dimension needs a name");
+        std::string existing;
+        try {
+          existing = dimension_of(cube, name);
+        } catch (const DimensionError&) {
+        }
+        if (!existing.empty() && existing != dim)
+          a.fail("target_dimension", fmt::format("the data cube already has a dimension '{}' other than the source '{}'", name, dim));
+        target = existing.empty() ? name : dim;
+      }
       Value r = a.call("process", {{"data", Value::labeled(cube, dim)}, {"context", a.get("context")}});
-      if (!r.is_array_like() || !r.cube.has_dim(dim) || r.cube.size(dim) != cube.size(dim))
-        a.fail("process", fmt::format("the process must return an array along '{}' of the same length, got {}", dim,
-                                      r.describe()));
-      return Value::of_cube(r.cube.transpose(cube.dims()));
+      if (!r.is_array_like() || !r.cube.has_dim(dim))
+        a.fail("process", fmt::format("the process must return an array along '{}', got {}", dim, r.describe()));
+      const bool same_length = r.cube.size(dim) == cube.size(dim);
+      std::vector<std::string> order = cube.dims();
+      std::replace(order.begin(), order.end(), dim, target);
+      return Value::of_cube(relabel_target(r.cube, dim, target, same_length).transpose(order));
     }}};
 
 std::int64_t band_index(Args& a, const std::string& arg, const DataArray& cube, const std::string& dim,

@@ -444,12 +444,32 @@ TEST(OpenEoProcessCasesByHand, ApplyDimensionShareOfBands) {
        {"r", {{"process_id", "divide"}, {"arguments", {{"x", from_param("data")}, {"y", {{"from_node", "s"}}}}}, {"result", true}}}});
   const json test = {{"arguments", {{"data", in}, {"process", process}, {"dimension", "bands"}}}, {"returns", expected}};
   EXPECT_EQ(run_case("apply_dimension", test, "by-hand/share"), "");
-  // A target dimension is not supported yet: a clear error, not a wrong cube.
+  // A target dimension replaces the source in its place, labelled 0, 1, ... (the definition's rule).
   json target = test;
   target["arguments"]["target_dimension"] = "shares";
-  target.erase("returns");
-  target["throws"] = true;
+  for (auto& d : target["returns"]["dimensions"].items())
+    if (d.key() == "bands") {
+      json dim = d.value();
+      dim["type"] = "other";
+      dim["values"] = json::array({0, 1, 2});
+      target["returns"]["dimensions"].erase("bands");
+      target["returns"]["dimensions"]["shares"] = dim;
+      break;
+    }
+  if (target["returns"].contains("order"))
+    for (auto& o : target["returns"]["order"])
+      if (o == "bands") o = "shares";
   EXPECT_EQ(run_case("apply_dimension", target, "by-hand/target"), "");
+  // Naming the source (openEO's name for it) keeps its labels.
+  json same = test;
+  same["arguments"]["target_dimension"] = "bands";
+  EXPECT_EQ(run_case("apply_dimension", same, "by-hand/target-is-source"), "");
+  // A target that is another existing dimension is refused, naming it.
+  json clash = test;
+  clash["arguments"]["target_dimension"] = "x";
+  clash.erase("returns");
+  clash["throws"] = true;
+  EXPECT_EQ(run_case("apply_dimension", clash, "by-hand/target-exists"), "");
 }
 
 std::vector<std::string> case_files() {
