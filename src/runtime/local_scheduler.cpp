@@ -11,35 +11,17 @@
 #include "cubist/error.hpp"
 #include "kernels/op_registry.hpp"
 #include "runtime/memory_policy.hpp"
+#include "runtime/unit_runner.hpp"
 
 namespace cubist::runtime {
 namespace {
 
 using graph::TaskGraph;
 
-kernels::OpSignature signature_of(const graph::Layer& l) {
-  kernels::OpSignature sig;
-  sig.out_dtype = l.dtype;
-  sig.out_shape = l.grid.shape();
-  sig.literal = l.literal;
-  for (const auto& in : l.inputs) {
-    sig.input_dtypes.push_back(in.layer->dtype);
-    sig.input_shapes.push_back(in.layer->grid.shape());
-    std::vector<int> map;
-    for (const auto& d : in.axes) map.push_back(d.kind == graph::DepKind::Identity || d.kind == graph::DepKind::Block ||
-                                                        d.kind == graph::DepKind::Table
-                                                    ? d.out_axis
-                                                    : -1);
-    sig.input_axis_to_out.push_back(std::move(map));
-  }
-  return sig;
-}
-
 struct Run {
   const TaskGraph& g;
   ThreadPool& pool;
-  std::vector<const kernels::OpDef*> ops;
-  std::vector<std::shared_ptr<const void>> prepared;
+  const UnitRunner& runner;
   std::vector<std::uint32_t> dependents_begin, dependents;  // reverse unit edges
   std::vector<std::uint32_t> dependent_edge;  // per reverse edge: its index into g.unit_deps
   std::unique_ptr<std::atomic<std::uint32_t>[]> waiting, remaining_consumers;
@@ -79,7 +61,9 @@ struct Run {
   std::condition_variable done_cv;
   bool finished = false;  // guarded by done_mutex
 
-  Run(const TaskGraph& graph, ThreadPool& p) : g(graph), pool(p) {}
+  Run(const TaskGraph& graph, ThreadPool& p, const UnitRunner& r) : g(graph), pool(p), runner(r) {}
+
+  const Chunk& result_of(std::uint32_t unit) const { return results[unit]; }
 
   static void job(void* ctx, std::uint64_t) { static_cast<Run*>(ctx)->drive(); }
 
@@ -166,131 +150,29 @@ struct Run {
     }
   }
 
-  // Runs task t on its inputs, or, with `acc`, adds just its input `only` (or none, when nullopt)
-  // to the accumulator through OpDef::accumulate.
-  Chunk run_task(std::uint32_t t, const std::vector<std::pair<std::uint32_t, Chunk>>& local, Chunk* acc = nullptr,
-                 std::optional<std::uint32_t> only = std::nullopt, std::size_t* written = nullptr) {
-    const graph::Task& task = g.tasks[t];
-    const graph::Layer& layer = *g.layers[task.layer];
-    const std::size_t rank = layer.rank();
-    const std::size_t ndeps = task.dep_end - task.dep_begin;
-    // One scratch buffer per thread for every index vector the context spans point into.
-    thread_local std::vector<std::int64_t> scratch;
-    thread_local std::vector<kernels::TaskInput> inputs;
-    thread_local std::vector<Chunk> packed;  // contiguous copies for ops that need them
-    std::size_t need = 3 * rank;
-    for (auto d = task.dep_begin; d < task.dep_end; ++d) need += g.layers[g.tasks[g.deps[d]].layer]->rank();
-    if (scratch.size() < need) scratch.resize(need);
-    std::int64_t* s = scratch.data();
-    std::span<std::int64_t> idx(s, rank), off(s + rank, rank), shape(s + 2 * rank, rank);
-    std::size_t used = 3 * rank;
-    std::int64_t lin = task.chunk;
-    for (std::size_t a = rank; a-- > 0;) {
-      auto n = layer.grid.num_chunks(a);
-      idx[a] = lin % n;
-      lin /= n;
-      off[a] = layer.grid.offset(a, idx[a]);
-      shape[a] = layer.grid.chunks(a)[static_cast<std::size_t>(idx[a])];
-    }
-    const std::size_t first = only ? *only : 0, end = only ? *only + 1 : (acc ? 0 : ndeps);
-    inputs.resize(end - first);
-    packed.assign(end - first, Chunk());
-    for (std::size_t k = first; k < end; ++k) {
-      const std::uint32_t dep = g.deps[task.dep_begin + k];
-      const graph::Task& dt = g.tasks[dep];
-      const graph::Layer& dl = *g.layers[dt.layer];
-      const Chunk* c = nullptr;
-      for (const auto& [id, chunk] : local)
-        if (id == dep) c = &chunk;
-      if (!c) c = &results[g.unit_of_task[dep]];
-      if (!c->is_contiguous() && !ops[task.layer]->strided_inputs) {
-        packed[k - first] = c->contiguous();
-        c = &packed[k - first];
-      }
-      std::span<std::int64_t> doff(s + used, dl.rank());
-      used += dl.rank();
-      std::int64_t l = dt.chunk;
-      for (std::size_t a = dl.rank(); a-- > 0;) {
-        auto n = dl.grid.num_chunks(a);
-        doff[a] = dl.grid.offset(a, l % n);
-        l /= n;
-      }
-      inputs[k - first] = kernels::TaskInput{c, g.dep_slot[task.dep_begin + k], doff};
-    }
-    kernels::TaskContext ctx;
-    ctx.prepared = prepared[task.layer].get();
-    ctx.out_dtype = layer.dtype;
-    ctx.linear_chunk = task.chunk;
-    ctx.chunk_index = idx;
-    ctx.out_offset = off;
-    ctx.out_shape = shape;
-    ctx.inputs = std::span<const kernels::TaskInput>(inputs.data(), end - first);
-    if (acc) {
-      *written = ops[task.layer]->accumulate(ctx, *acc);
-      return Chunk();
-    }
-    Chunk out = ops[task.layer]->run(ctx);
-    check_result(layer, out, shape);
-    return out;
-  }
-
-  static void check_result(const graph::Layer& layer, const Chunk& out, std::span<const std::int64_t> shape) {
-    if (out.dtype() != layer.dtype || out.shape() != Shape(shape.begin(), shape.end()))
-      throw Error(fmt::format("op returned a {} chunk of shape {}, expected {} {}", dtype_name(out.dtype()),
-                              shape_to_string(out.shape()), dtype_name(layer.dtype),
-                              shape_to_string(Shape(shape.begin(), shape.end()))));
-  }
-
+  // Called while the task's exception is being handled.
   void fail(std::uint32_t t) {
     bool expected = false;
     if (!failed.compare_exchange_strong(expected, true)) return;
-    const graph::Task& task = g.tasks[t];
-    const graph::Layer& layer = *g.layers[task.layer];
-    std::string cause;
-    try {
-      throw;
-    } catch (const std::exception& e) {
-      cause = e.what();
-    } catch (...) {
-      cause = "unknown exception";
-    }
+    auto e = std::make_exception_ptr(runner.task_error(t, std::current_exception()));
     std::lock_guard lock(error_mutex);
-    error = std::make_exception_ptr(
-        TaskError(layer.key, layer.op, graph::format_index(layer.grid.unravel(task.chunk)), cause));
+    error = std::move(e);
   }
 
   // Runs unit u; returns the next unit for this token, or nullopt after retiring the token
   // (`last`: it was the last token and every unit is done).
   std::optional<std::uint32_t> run_unit(std::uint32_t u, bool& last) {
     if (!failed.load(std::memory_order_relaxed)) {
-      std::vector<std::pair<std::uint32_t, Chunk>> local;
-      const auto first = g.unit_begin[u], last = g.unit_begin[u + 1];
-      std::uint32_t t = g.unit_members[first];
+      std::uint32_t t = 0;
       try {
-        for (auto m = first; m < last; ++m) {
-          t = g.unit_members[m];
-          Chunk c;
-          if (m == first && streams[u]) {
-            c = finish_stream(u, t);  // its inputs were added (and released) as they completed
-          } else {
-            c = run_task(t, local);
-            account(static_cast<std::int64_t>(c.nbytes()));
-          }
-          // A fused member's only consumer is the next member that reads it: drop it once read.
-          const graph::Task& task = g.tasks[t];
-          std::erase_if(local, [&](const auto& entry) {
-            for (auto d = task.dep_begin; d < task.dep_end; ++d)
-              if (g.deps[d] == entry.first) {
-                account(-static_cast<std::int64_t>(entry.second.nbytes()));
-                return true;
-              }
-            return false;
-          });
-          if (m + 1 == last) results[u] = std::move(c);
-          else local.emplace_back(t, std::move(c));
-        }
+        results[u] = runner.run_unit(
+            u, [this](std::uint32_t v) -> const Chunk& { return result_of(v); },
+            streams[u] ? std::function<Chunk(std::uint32_t)>([this, u](std::uint32_t head) {
+              return finish_stream(u, head);  // its inputs were added (and released) as they completed
+            })
+                       : std::function<Chunk(std::uint32_t)>(),
+            [this](std::int64_t bytes) { account(bytes); }, t);
       } catch (...) {
-        for (const auto& entry : local) account(-static_cast<std::int64_t>(entry.second.nbytes()));
         fail(t);
       }
     }
@@ -349,7 +231,7 @@ struct Run {
   void add_to(Stream& s, std::uint32_t t, std::optional<std::uint32_t> edge) {
     const bool fresh = s.acc.empty();
     std::size_t written = 0;
-    run_task(t, {}, &s.acc, edge, &written);
+    runner.run_task(t, {}, [this](std::uint32_t v) -> const Chunk& { return result_of(v); }, &s.acc, edge, &written);
     const auto filled = s.filled.load(std::memory_order_relaxed);
     const auto add = std::min(static_cast<std::int64_t>(written), static_cast<std::int64_t>(s.acc.nbytes()) - filled);
     s.filled.store(filled + add, std::memory_order_relaxed);
@@ -376,7 +258,7 @@ struct Run {
     const auto idx = layer.grid.unravel(g.tasks[t].chunk);
     std::vector<std::int64_t> shape(idx.size());
     for (std::size_t a = 0; a < idx.size(); ++a) shape[a] = layer.grid.chunks(a)[static_cast<std::size_t>(idx[a])];
-    check_result(layer, c, shape);
+    UnitRunner::check_result(layer, c, shape);
     return c;
   }
 
@@ -393,21 +275,9 @@ struct Run {
 std::vector<std::vector<Chunk>> execute(const TaskGraph& g, const ExecuteOptions& options, ExecuteStats* stats) {
   auto t0 = std::chrono::steady_clock::now();
   ThreadPool& pool = options.pool ? *options.pool : ThreadPool::shared();
-  Run run(g, pool);
+  const UnitRunner runner(g);  // resolves and prepares each layer's op (validates params before any work)
+  Run run(g, pool, runner);
   const std::size_t nu = g.num_units();
-
-  // Resolve and prepare each layer's op once (validates params before any work starts).
-  for (const graph::Layer* l : g.layers) {
-    const auto& op = kernels::OpRegistry::instance().get(l->op);
-    run.ops.push_back(&op);
-    try {
-      run.prepared.push_back(op.prepare ? op.prepare(l->params, signature_of(*l)) : nullptr);
-    } catch (const Error& e) {
-      throw Error(fmt::format("layer {} (op '{}'): {}", l->key, l->op, e.what()));
-    } catch (const std::exception& e) {
-      throw Error(fmt::format("layer {} (op '{}'): bad parameters: {}", l->key, l->op, e.what()));
-    }
-  }
 
   run.waiting = std::make_unique<std::atomic<std::uint32_t>[]>(nu);
   run.remaining_consumers = std::make_unique<std::atomic<std::uint32_t>[]>(nu);
@@ -450,7 +320,7 @@ std::vector<std::vector<Chunk>> execute(const TaskGraph& g, const ExecuteOptions
     run.unit_bytes[u] = chunk_bytes(g.tasks[g.unit_members[g.unit_begin[u + 1] - 1]]);
     // The first member reads only outside units (fused producers come before their consumer).
     const graph::Task& head = g.tasks[g.unit_members[g.unit_begin[u]]];
-    if (options.stream_inputs && run.ops[head.layer]->accumulate) {
+    if (options.stream_inputs && runner.op(head.layer).accumulate) {
       run.stream_edges[u] = head.dep_end - head.dep_begin;
       run.streams[u] = std::make_unique<Run::Stream>();
     }
