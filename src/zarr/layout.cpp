@@ -164,6 +164,45 @@ void pack_strided_block(const std::byte* base, const Shape& strides, const Shape
   }
 }
 
+void pad_block(const std::byte* base, const Shape& strides, const Shape& block, std::byte* dst, const Shape& full,
+               const std::array<std::byte, 8>& fill, std::size_t itemsize) {
+  const std::size_t rank = full.size();
+  if (rank == 0) {
+    std::memcpy(dst, base, itemsize);
+    return;
+  }
+  if (shape_size(full) == 0) return;
+  const std::int64_t inner = block[rank - 1], last = strides[rank - 1];
+  const std::int64_t full_row = full[rank - 1], rows = shape_size(full) / full_row;
+  const std::size_t row = static_cast<std::size_t>(inner) * itemsize;
+  std::vector<std::int64_t> idx(rank, 0);  // index over the leading rank-1 axes of `full`
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::byte* dp = dst + static_cast<std::size_t>(r * full_row) * itemsize;
+    bool inside = inner > 0;
+    std::int64_t o = 0;
+    for (std::size_t a = 0; a + 1 < rank; ++a) {
+      inside = inside && idx[a] < block[a];
+      o += idx[a] * strides[a];
+    }
+    std::int64_t filled_from = 0;
+    if (inside) {
+      const std::byte* sp = base + o * static_cast<std::int64_t>(itemsize);
+      if (last == 1) {
+        std::memcpy(dp, sp, row);
+      } else {
+        for (std::int64_t i = 0; i < inner; ++i)
+          std::memcpy(dp + static_cast<std::size_t>(i) * itemsize, sp + i * last * static_cast<std::int64_t>(itemsize), itemsize);
+      }
+      filled_from = inner;
+    }
+    fill_elements(dp + static_cast<std::size_t>(filled_from) * itemsize, full_row - filled_from, fill, itemsize);
+    for (std::size_t a = rank - 1; a-- > 0;) {
+      if (++idx[a] < full[a]) break;
+      idx[a] = 0;
+    }
+  }
+}
+
 void permute_axes(const std::byte* src, const Shape& src_shape, std::byte* dst, const std::vector<int>& perm,
                   std::size_t itemsize) {
   std::size_t rank = src_shape.size();

@@ -28,6 +28,12 @@ void copy_subarray(const std::byte* src, const Shape& src_shape, const Shape& sr
 void pack_strided_block(const std::byte* base, const Shape& strides, const Shape& offset, std::byte* dense,
                         const Shape& block, std::size_t itemsize);
 
+// Writes the C-order array `dst` of shape `full` as the strided block of shape `block` (element
+// strides, `base` its first element; block <= full on every axis) at its origin, padded with the
+// `fill` pattern: every byte of dst written once (a Zarr edge chunk stored at the full chunk shape).
+void pad_block(const std::byte* base, const Shape& strides, const Shape& block, std::byte* dst, const Shape& full,
+               const std::array<std::byte, 8>& fill, std::size_t itemsize);
+
 // dst = numpy.transpose(src, perm): dst.shape[i] = src_shape[perm[i]].
 void permute_axes(const std::byte* src, const Shape& src_shape, std::byte* dst, const std::vector<int>& perm,
                   std::size_t itemsize);

@@ -8,6 +8,7 @@
 
 #include "cubist/zarr.hpp"
 #include "zarr/codecs.hpp"
+#include "zarr/scratch_pool.hpp"
 
 namespace cubist::zarr {
 
@@ -49,6 +50,11 @@ class CodecPipeline {
   // True when the array->bytes step is "bytes" and nothing reorders: a compressor may decode
   // straight into the caller's buffer.
   bool direct() const { return perm_.empty() && !swap_ && !sharding_; }
+  // Big scratch buffers of this array's chunks, reused between chunks and freed with the pipeline
+  // (zarr/scratch_pool.hpp): decoded-size ones (an edge chunk padded to the chunk shape) and
+  // encodings, apart so that an encoding buffer stays resident only as far as encodings reach.
+  detail::ScratchPool& padded_scratch() const { return padded_scratch_; }
+  detail::ScratchPool& encoded_scratch() const { return encoded_scratch_; }
 
  private:
   CodecPipeline() = default;
@@ -64,6 +70,7 @@ class CodecPipeline {
   bool swap_ = false;      // stored byte order differs from the machine's
   std::unique_ptr<ShardingCodec> sharding_;
   std::vector<std::unique_ptr<detail::BytesCodec>> bytes_codecs_;  // in encode order
+  mutable detail::ScratchPool padded_scratch_, encoded_scratch_;
 };
 
 }  // namespace cubist::zarr
