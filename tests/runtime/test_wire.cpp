@@ -199,6 +199,8 @@ TEST(Wire, RefusesMalformedHeaders) {
   expect_refused(frames_of(h), {"'v'", "protocol version"});
   h["v"] = "1";
   expect_refused(frames_of(h), {"'v'"});
+  h["v"] = std::string("\xff\xfe not UTF-8");  // shown in the message without throwing another error
+  expect_refused(frames_of(h), {"'v'"});
   h = header_with(json::array());
   h["type"] = "";
   expect_refused(frames_of(h), {"'type'"});

@@ -190,7 +190,7 @@ Message decode(std::vector<zmq::message_t>&& frames, const WireLimits& limits) {
 
   const auto v = header.find("v");
   if (v == header.end() || !v->is_number_integer() || v->get<std::int64_t>() != kProtocolVersion)
-    fail("", fmt::format("field 'v' is {}, expected protocol version {}", v == header.end() ? "missing" : v->dump(),
+    fail("", fmt::format("field 'v' is {}, expected protocol version {}", v == header.end() ? "missing" : v->dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 40),
                          kProtocolVersion));
   const auto t = header.find("type");
   if (t == header.end() || !t->is_string() || t->get_ref<const std::string&>().empty())
