@@ -24,5 +24,9 @@ int run_info(const std::string& path);
 // run_openeo_commands runs the one given, or returns -1 when none was.
 void add_openeo_commands(CLI::App& app);
 int run_openeo_commands();
+// `cubist scheduler`, `cubist worker` (cluster.cpp): registered on the app; run_cluster_commands
+// runs the one given, or returns -1 when none was.
+void add_cluster_commands(CLI::App& app);
+int run_cluster_commands();
 
 }  // namespace cubist::cli

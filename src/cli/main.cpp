@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   auto* info_cmd = app.add_subcommand("info", "describe a Zarr store: dims, coords, variables, dtypes, chunks, codecs");
   info_cmd->add_option("path", info_path, "Zarr store (directory)")->required();
   cubist::cli::add_openeo_commands(app);
+  cubist::cli::add_cluster_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
     if (*demo_cmd) return cubist::cli::run_demo(demo);
     if (*info_cmd) return cubist::cli::run_info(info_path);
     if (int rc = cubist::cli::run_openeo_commands(); rc >= 0) return rc;
+    if (int rc = cubist::cli::run_cluster_commands(); rc >= 0) return rc;
   } catch (const cubist::Error& e) {
     std::fprintf(stderr, "cubist: error: %s\n", e.what());
     return 1;

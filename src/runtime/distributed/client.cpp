@@ -123,12 +123,13 @@ std::vector<std::vector<Chunk>> execute_remote(const std::vector<graph::LayerPtr
   const std::size_t total = g.num_units();
   auto last_progress = Clock::now();
   for (;;) {
-    // The scheduler reports progress every 200 ms while a job runs; silence for a long time
-    // means it is gone.
+    // The scheduler answers every heartbeat (one a second): 30 s of silence means it is gone.
     m = next_message(s, std::chrono::milliseconds(30000), last_beat);
     if (!m) throw IOError(fmt::format("scheduler {} stopped answering", options.address));
     const auto& body = m->body;
-    if (m->type == "accepted") {
+    if (m->type == "heartbeat") {
+      continue;
+    } else if (m->type == "accepted") {
       job = static_cast<std::uint64_t>(int_field(body, "job", "accepted"));
     } else if (m->type == "progress") {
       if (options.on_progress && Clock::now() - last_progress >= options.progress_interval) {

@@ -61,7 +61,12 @@ struct Scheduler::Impl {
     try {
       Message m = decode(std::move(r.frames));
       if (peer.role == Role::New) return hello(r.identity, peer, m);
-      if (m.type == "heartbeat") return;
+      if (m.type == "heartbeat") {
+        // Answered for clients: a job whose units all run long sends no progress for a while, and
+        // the client must still tell a live scheduler from a dead one.
+        if (peer.role == Role::Client) send_to(router, r.identity, Message{"heartbeat", nlohmann::json::object(), {}});
+        return;
+      }
       if (peer.role == Role::Worker) return from_worker(r.identity, m);
       return from_client(r.identity, m);
     } catch (const ProtocolError& e) {
