@@ -7,7 +7,8 @@
 namespace cubist::runtime::distributed {
 namespace {
 
-// Units given as their input lists; priority = unit index unless given.
+// Units given as their input lists; priority = unit index unless given; one output whose chunks
+// are the output units.
 JobPlan plan(const std::vector<std::vector<std::uint32_t>>& deps, std::vector<std::uint32_t> outputs,
              std::vector<std::uint32_t> priority = {}) {
   JobPlan p;
@@ -19,6 +20,7 @@ JobPlan plan(const std::vector<std::vector<std::uint32_t>>& deps, std::vector<st
   if (priority.empty())
     for (std::uint32_t u = 0; u < deps.size(); ++u) priority.push_back(u);
   p.unit_priority = priority;
+  p.output_chunks = {outputs};
   p.output_units = std::move(outputs);
   return p;
 }
@@ -103,6 +105,7 @@ TEST(SchedulerState, ResultsAreReleasedOnEveryHolderOnceTheirLastConsumerRan) {
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].to, "c");
   EXPECT_EQ(done[0].body["outputs"], nlohmann::json::parse(R"([[3, "tcp://a:1"]])"));
+  EXPECT_EQ(done[0].body["chunks"], nlohmann::json::parse("[[3]]"));
   // Outputs stay until the client has gathered them; then every worker forgets the job.
   out = s.job_released("c", 1);
   EXPECT_EQ(of_type(out, "cancel").size(), 2u);
@@ -205,6 +208,25 @@ TEST(SchedulerState, ProgressIsReportedOnlyWhenItChanged) {
   p = s.progress();
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0].body["done"], 1);
+}
+
+TEST(SchedulerState, JobPlanOfATaskGraphMapsEveryOutputChunkToItsUnit) {
+  graph::TaskGraph g;
+  g.unit_begin = {0, 1, 2, 3};
+  g.unit_members = {0, 1, 2};
+  g.unit_of_task = {0, 1, 2};
+  g.unit_dep_begin = {0, 0, 1, 2};
+  g.unit_deps = {0, 0};
+  g.unit_priority = {2, 0, 1};
+  g.tasks.resize(3);
+  g.output_tasks = {{2, 1}, {UINT32_MAX}};
+  const JobPlan p = JobPlan::of(g);
+  EXPECT_EQ(p.output_units, (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(p.output_chunks, (std::vector<std::vector<std::uint32_t>>{{2, 1}, {UINT32_MAX}}));
+  EXPECT_EQ(p.tasks, 3u);
+  JobPlan bad = p;
+  bad.output_chunks = {{0}};  // unit 0 is no output
+  EXPECT_THROW(SchedulerState().job_submitted("c", 1, bad), ProtocolError);
 }
 
 TEST(SchedulerState, AnEmptyJobIsDoneAtOnce) {

@@ -97,8 +97,6 @@ std::vector<std::vector<Chunk>> execute_remote(const std::vector<graph::LayerPtr
                                                const RemoteOptions& options, ExecuteStats* stats) {
   const auto t0 = Clock::now();
   const std::string token = resolve_token(options.token, "");
-  // The same TaskGraph the scheduler and workers build: it maps output chunks to units.
-  const graph::TaskGraph g = graph::build_task_graph(outputs, graph_options);
   zmq::context_t context(1);
   zmq::socket_t s(context, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 1000);  // lets the release out
@@ -119,8 +117,9 @@ std::vector<std::vector<Chunk>> execute_remote(const std::vector<graph::LayerPtr
   send(s, Message{"submit", {{"graph", graph::to_wire(outputs)}, {"graph_options", graph_options_to_json(graph_options)}}, {}});
 
   std::map<std::uint32_t, Chunk> results;
+  nlohmann::json chunk_units;  // per output, the unit holding each chunk
   std::uint64_t job = 0;
-  const std::size_t total = g.num_units();
+  std::size_t total = 0, tasks = 0;
   auto last_progress = Clock::now();
   for (;;) {
     // The scheduler answers every heartbeat (one a second): 30 s of silence means it is gone.
@@ -131,12 +130,15 @@ std::vector<std::vector<Chunk>> execute_remote(const std::vector<graph::LayerPtr
       continue;
     } else if (m->type == "accepted") {
       job = static_cast<std::uint64_t>(int_field(body, "job", "accepted"));
+      total = static_cast<std::size_t>(int_field(body, "units", "accepted"));
+      tasks = static_cast<std::size_t>(int_field(body, "tasks", "accepted"));
     } else if (m->type == "progress") {
       if (options.on_progress && Clock::now() - last_progress >= options.progress_interval) {
         last_progress = Clock::now();
         options.on_progress({static_cast<std::size_t>(int_field(body, "done", "progress")), total, seconds_since(t0)});
       }
     } else if (m->type == "done") {
+      chunk_units = field(body, "chunks", "done");
       results = gather(context, token, job, field(body, "outputs", "done"), s, last_beat);
       send(s, Message{"release", {{"job", job}}, {}});
       break;
@@ -155,19 +157,26 @@ std::vector<std::vector<Chunk>> execute_remote(const std::vector<graph::LayerPtr
   send(s, Message{"goodbye", nlohmann::json::object(), {}});
   const double seconds = seconds_since(t0);
   if (options.on_progress) options.on_progress({total, total, seconds});
-  if (stats) *stats = {g.tasks.size(), total, seconds, 0, 0};
+  if (stats) *stats = {tasks, total, seconds, 0, 0};
 
+  if (!chunk_units.is_array() || chunk_units.size() != outputs.size())
+    throw ProtocolError("done: field 'chunks' does not list one entry per output");
   std::vector<std::vector<Chunk>> out;
-  for (const auto& ot : g.output_tasks) {
+  for (std::size_t o = 0; o < outputs.size(); ++o) {
+    const auto& units = chunk_units[o];
+    if (!units.is_array() || static_cast<std::int64_t>(units.size()) != outputs[o]->grid.total_chunks())
+      throw ProtocolError(fmt::format("done: field 'chunks[{}]' does not list every chunk of the output", o));
     std::vector<Chunk> chunks;
-    chunks.reserve(ot.size());
-    for (auto t : ot) {
-      if (t == UINT32_MAX) {
+    chunks.reserve(units.size());
+    for (const auto& u : units) {
+      if (!u.is_number_unsigned() || u.get<std::uint64_t>() > UINT32_MAX)
+        throw ProtocolError(fmt::format("done: field 'chunks[{}]' holds a non-unit {}", o, u.dump()));
+      if (u.get<std::uint32_t>() == UINT32_MAX) {
         chunks.emplace_back();
         continue;
       }
-      auto it = results.find(g.unit_of_task[t]);
-      if (it == results.end()) throw ProtocolError(fmt::format("done: output unit {} was not gathered", g.unit_of_task[t]));
+      auto it = results.find(u.get<std::uint32_t>());
+      if (it == results.end()) throw ProtocolError(fmt::format("done: output unit {} was not gathered", u.dump()));
       chunks.push_back(it->second);
     }
     out.push_back(std::move(chunks));

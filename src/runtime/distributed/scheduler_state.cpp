@@ -13,9 +13,14 @@ JobPlan JobPlan::of(const graph::TaskGraph& g) {
   p.unit_deps = g.unit_deps;
   p.unit_priority = g.unit_priority;
   std::set<std::uint32_t> outs;
-  for (const auto& ot : g.output_tasks)
-    for (auto t : ot)
+  for (const auto& ot : g.output_tasks) {
+    auto& chunks = p.output_chunks.emplace_back();
+    for (auto t : ot) {
+      chunks.push_back(t == UINT32_MAX ? UINT32_MAX : g.unit_of_task[t]);
       if (t != UINT32_MAX) outs.insert(g.unit_of_task[t]);
+    }
+  }
+  p.tasks = g.tasks.size();
   p.output_units.assign(outs.begin(), outs.end());
   return p;
 }
@@ -106,6 +111,9 @@ std::vector<Outgoing> SchedulerState::job_submitted(const PeerId& client, JobId 
     if (u >= n) throw ProtocolError("submit: output unit out of range");
     job.is_output[u] = 1;
   }
+  for (const auto& chunks : plan.output_chunks)
+    for (auto u : chunks)
+      if (u != UINT32_MAX && (u >= n || !job.is_output[u])) throw ProtocolError("submit: output chunk unit is not an output unit");
   for (std::uint32_t u = 0; u < n; ++u)
     if (job.waiting[u] == 0) {
       job.state[u] = UnitState::Ready;
@@ -113,11 +121,11 @@ std::vector<Outgoing> SchedulerState::job_submitted(const PeerId& client, JobId 
     }
   job.plan = std::move(plan);
   std::vector<Outgoing> out;
-  out.push_back({client, "accepted", {{"job", id}, {"units", n}}});
+  out.push_back({client, "accepted", {{"job", id}, {"units", n}, {"tasks", job.plan.tasks}}});
   auto& j = jobs_[id] = std::move(job);
   if (n == 0) {
     j.finished = true;
-    out.push_back({client, "done", {{"job", id}, {"outputs", nlohmann::json::array()}}});
+    out.push_back({client, "done", {{"job", id}, {"outputs", nlohmann::json::array()}, {"chunks", j.plan.output_chunks}}});
   }
   assign(out);
   return out;
@@ -216,7 +224,7 @@ std::vector<Outgoing> SchedulerState::unit_finished(const PeerId& w, JobId id, s
     for (auto o : job.plan.output_units) outputs.push_back({o, workers_.at(job.producer[o]).address});
     out.push_back({job.client, "progress", {{"job", id}, {"done", job.done}, {"total", job.done}}});
     job.reported = job.done;
-    out.push_back({job.client, "done", {{"job", id}, {"outputs", std::move(outputs)}}});
+    out.push_back({job.client, "done", {{"job", id}, {"outputs", std::move(outputs)}, {"chunks", job.plan.output_chunks}}});
   }
   assign(out);
   return out;

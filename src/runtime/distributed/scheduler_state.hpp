@@ -11,9 +11,10 @@
 //                "compute" {job, unit, inputs: [[unit, data address], ...]}
 //                "release" {job, units: [...]}   (results no consumer needs any more)
 //                "cancel" {job}                  (forget the job: failed, done or abandoned)
-//   to a client: "accepted" {job, units}
+//   to a client: "accepted" {job, units, tasks}
 //                "progress" {job, done, total}
-//                "done" {job, outputs: [[unit, data address], ...]}  (gathered by the client
+//                "done" {job, outputs: [[unit, data address], ...], chunks: [[unit per output chunk], ...]}
+//                                            (gathered by the client
 //                                             directly from the workers, then it sends release)
 //                "failed" {job, error: {layer, op, chunk, cause} | {message}}
 #pragma once
@@ -44,6 +45,10 @@ struct Outgoing {
 struct JobPlan {
   std::vector<std::uint32_t> unit_dep_begin, unit_deps, unit_priority;
   std::vector<std::uint32_t> output_units;
+  // Per requested output, the unit holding each chunk (by linear chunk index; UINT32_MAX: none),
+  // sent to the client with "done" so that it needs no TaskGraph of its own.
+  std::vector<std::vector<std::uint32_t>> output_chunks;
+  std::size_t tasks = 0;
   std::size_t num_units() const { return unit_priority.size(); }
   static JobPlan of(const graph::TaskGraph& g);
 };

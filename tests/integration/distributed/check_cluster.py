@@ -156,7 +156,8 @@ def case_openeo(cluster, ndvi_work, catchment, source):
         for out, extra in ((local, ["--workers", "2"]), (remote, ["--scheduler", cluster.address])):
             env = dict(os.environ, CUBIST_TOKEN=open(cluster.token_file).read().strip())
             t0 = time.time()
-            r = subprocess.run([cluster.cubist, "run", graph, "--output", out, "--stac-url", url] + extra,
+            r = subprocess.run([cluster.cubist, "run", graph, "--output", out, "--param",
+                                f"stac_collection_url={url}/collections/sentinel-2-l2a"] + extra,
                                capture_output=True, text=True, timeout=600, env=env, preexec_fn=die_with_parent)
             if r.returncode != 0:
                 fail(f"cubist run {' '.join(extra)}: exit {r.returncode}: {r.stderr.strip()}")
