@@ -11,6 +11,7 @@
 #include "cubist/error.hpp"
 #include "graph/optimize.hpp"
 #include "kernels/op_registry.hpp"
+#include "runtime/distributed/client.hpp"
 #include "runtime/local_scheduler.hpp"
 
 namespace cubist {
@@ -62,7 +63,18 @@ Chunk assemble_chunks(const std::vector<Chunk>& chunks, const ChunkGrid& grid, D
 std::vector<std::vector<Chunk>> run_layers(const std::vector<graph::LayerPtr>& outputs, const ComputeOptions& options,
                                            ComputeStats* stats) {
   std::vector<graph::LayerPtr> layers = options.optimize ? graph::fuse_elementwise(graph::push_down_windows(outputs, kernels::window_source)) : outputs;
-  graph::TaskGraph tg = graph::build_task_graph(layers, {options.optimize});
+  const graph::TaskGraphOptions graph_options{options.optimize};
+  if (!options.scheduler.empty()) {
+    runtime::distributed::RemoteOptions remote;
+    remote.address = options.scheduler;
+    remote.token = options.token;
+    if (options.progress) remote.on_progress = draw_progress;
+    runtime::ExecuteStats es;
+    auto result = runtime::distributed::execute_remote(layers, graph_options, remote, &es);
+    if (stats) *stats = {es.tasks, es.units, es.seconds, es.peak_bytes};
+    return result;
+  }
+  graph::TaskGraph tg = graph::build_task_graph(layers, graph_options);
   std::unique_ptr<runtime::ThreadPool> own_pool;
   runtime::ExecuteOptions exec;
   exec.memory_budget = config::memory_budget_bytes();

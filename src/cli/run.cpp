@@ -11,6 +11,7 @@
 #include "openeo/process_graph.hpp"
 #include "openeo/registry.hpp"
 #include "openeo/run.hpp"
+#include "runtime/distributed/auth.hpp"
 
 namespace cubist::cli {
 namespace {
@@ -23,6 +24,7 @@ struct OpenEoCommands {
   openeo::RunOptions options;
   bool progress = false;
   std::vector<std::string> params;
+  std::string token_file;
 };
 
 OpenEoCommands& commands() {
@@ -46,6 +48,16 @@ std::string join_shape(const openeo::RunResult& r) {
   return fmt::format("({}) = ({})", dims, shape);
 }
 
+// "tcp://HOST:PORT" with a numeric port, what `cubist scheduler` listens on.
+bool valid_scheduler_address(const std::string& a) {
+  const std::string scheme = "tcp://";
+  const auto colon = a.rfind(':');
+  if (a.rfind(scheme, 0) != 0 || colon == std::string::npos || colon <= scheme.size() || colon + 1 == a.size()) return false;
+  const std::string port = a.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  return std::stoi(port) > 0 && std::stoi(port) < 65536;
+}
+
 }  // namespace
 
 void add_openeo_commands(CLI::App& app) {
@@ -53,7 +65,11 @@ void add_openeo_commands(CLI::App& app) {
   c.run = app.add_subcommand("run", "run an openEO process graph (JSON) and write its result (ZARR, netCDF or GTiff, as save_result says) to --output");
   c.run->add_option("graph", c.graph_path, "the process graph: {\"process_graph\": {...}} or a bare graph")->required();
   c.run->add_option("--output,-o", c.options.output, "where save_result writes (a Zarr store, .nc or .tif file; replaced when it exists)")->required();
-  c.run->add_option("--workers", c.options.workers, "worker threads (0: one per core)")->check(CLI::NonNegativeNumber);
+  auto* workers = c.run->add_option("--workers", c.options.workers, "worker threads (0: one per core)")->check(CLI::NonNegativeNumber);
+  c.run->add_option("--scheduler", c.options.scheduler,
+                    "tcp://HOST:PORT of `cubist scheduler`: compute on that cluster (ZARR outputs; the workers must see --output's file system)")
+      ->excludes(workers);
+  c.run->add_option("--token-file", c.token_file, "the cluster's token (default: $CUBIST_TOKEN, else the file `cubist scheduler` wrote)");
   c.run->add_option("--stac-url", c.options.stac_url, "the STAC API load_collection reads (default: $CUBIST_STAC_URL)");
   c.run->add_flag("--progress", c.progress, "a progress bar while writing");
   c.run->add_option("--param", c.params, "NAME=VALUE for a parameter the graph declares (VALUE: JSON, else a string)");
@@ -80,6 +96,12 @@ int run_openeo_commands() {
   }
   if (c.run && *c.run) {
     c.options.progress = c.progress;
+    if (!c.options.scheduler.empty() && !valid_scheduler_address(c.options.scheduler))
+      throw ValueError(fmt::format("--scheduler '{}': expected tcp://HOST:PORT", c.options.scheduler));
+    if (!c.token_file.empty()) {
+      if (c.options.scheduler.empty()) throw ValueError("--token-file is for a cluster: give --scheduler too");
+      c.options.token = runtime::distributed::read_token_file(c.token_file);
+    }
     for (const auto& p : c.params) {
       const auto eq = p.find('=');
       if (eq == std::string::npos || eq == 0) throw ValueError(fmt::format("--param '{}': expected NAME=VALUE", p));

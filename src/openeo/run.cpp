@@ -68,12 +68,20 @@ void write_zarr(const DataArray& cube, const std::string& path, const RunOptions
   zo.mode = "w";
   zo.compute.num_threads = options.workers;
   zo.compute.progress = options.progress;
+  zo.compute.scheduler = options.scheduler;
+  zo.compute.token = options.token;
   to_zarr(ds, path, zo);
 }
 
 RunResult run_process_graph(const nlohmann::json& doc, const RunOptions& options) {
   if (options.output.empty()) throw ValueError("no output path given (--output)");
   const Outcome o = evaluate(doc, options);
+  // GTiff and netCDF files are written by this process's own writers (chunk_sink.hpp registers
+  // them in-process), which no worker of a cluster can reach: refused before anything runs.
+  if (!options.scheduler.empty() && o.save.format != "ZARR")
+    throw ValueError(fmt::format("save_result format {} cannot be written on the cluster at {}: with --scheduler "
+                                 "only ZARR outputs are supported (run without --scheduler for {})",
+                                 o.save.format, options.scheduler, o.save.format));
   const fs::path out(options.output);
   const fs::path tmp = out.parent_path() / fmt::format(".{}.partial-{}", out.filename().string(), ::getpid());
   std::error_code ec;
