@@ -27,8 +27,7 @@ std::optional<Message> next_message(zmq::socket_t& s, std::chrono::milliseconds 
       send(s, Message{"heartbeat", nlohmann::json::object(), {}});
       last_beat = Clock::now();
     }
-    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    poll(s, std::chrono::milliseconds(100));
   }
   return std::nullopt;
 }
@@ -66,7 +65,7 @@ std::map<std::uint32_t, Chunk> gather(zmq::context_t& context, const std::string
       items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
       order.push_back(address);
     }
-    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+    poll(items, std::chrono::milliseconds(100));
     if (Clock::now() - last_beat >= kHeartbeat) {
       send(scheduler, Message{"heartbeat", nlohmann::json::object(), {}});
       last_beat = Clock::now();

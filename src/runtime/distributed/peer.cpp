@@ -1,5 +1,6 @@
 #include "runtime/distributed/peer.hpp"
 
+#include <cerrno>
 #include <fmt/format.h>
 #include <unistd.h>
 #include <zmq_addon.hpp>
@@ -20,9 +21,28 @@ void send_to(zmq::socket_t& router, const std::string& identity, const Message& 
   zmq::send_multipart(router, frames);
 }
 
+void poll(std::vector<zmq::pollitem_t>& items, std::chrono::milliseconds timeout) {
+  try {
+    zmq::poll(items.data(), items.size(), timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+    for (auto& i : items) i.revents = 0;
+  }
+}
+
+void poll(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
+  std::vector<zmq::pollitem_t> items{{socket.handle(), 0, ZMQ_POLLIN, 0}};
+  poll(items, timeout);
+}
+
 std::optional<std::vector<zmq::message_t>> try_receive(zmq::socket_t& socket) {
   std::vector<zmq::message_t> frames;
-  if (!zmq::recv_multipart(socket, std::back_inserter(frames), zmq::recv_flags::dontwait)) return std::nullopt;
+  try {
+    if (!zmq::recv_multipart(socket, std::back_inserter(frames), zmq::recv_flags::dontwait)) return std::nullopt;
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+    return std::nullopt;  // a signal: the caller's loop looks at its stop flag, then polls again
+  }
   return frames;
 }
 

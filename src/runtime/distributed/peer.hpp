@@ -20,6 +20,11 @@ namespace cubist::runtime::distributed {
 void send(zmq::socket_t& dealer, const Message& m);
 void send_to(zmq::socket_t& router, const std::string& identity, const Message& m);
 
+// zmq::poll that returns (nothing ready) when a signal interrupts it: SIGINT/SIGTERM set a stop
+// flag that the caller's loop checks next.
+void poll(std::vector<zmq::pollitem_t>& items, std::chrono::milliseconds timeout);
+void poll(zmq::socket_t& socket, std::chrono::milliseconds timeout);
+
 // One multipart message without blocking; nullopt when none is waiting.
 std::optional<std::vector<zmq::message_t>> try_receive(zmq::socket_t& socket);
 // A ROUTER's message split into the sender's identity and the frames.

@@ -205,8 +205,7 @@ void Scheduler::run(const std::atomic<bool>& stop) {
   Impl& s = *impl_;
   auto last_tick = Clock::now();
   while (!stop.load()) {
-    zmq::pollitem_t item{s.router.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    poll(s.router, std::chrono::milliseconds(100));
     for (int n = 0; n < 1000; ++n) {  // bounded, so ticks still happen under a flood
       auto r = try_receive_routed(s.router);
       if (!r) break;

@@ -303,8 +303,7 @@ struct Worker::Impl {
                             {}});
     const auto deadline = Clock::now() + options.connect_timeout;
     while (Clock::now() < deadline) {
-      zmq::pollitem_t item{scheduler.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      poll(scheduler, std::chrono::milliseconds(100));
       if (auto frames = try_receive(scheduler)) {
         Message m = decode(std::move(*frames));
         if (m.type == "welcome") return;
@@ -371,7 +370,7 @@ void Worker::run(const std::atomic<bool>& stop) {
       items.push_back({socket.handle(), 0, ZMQ_POLLIN, 0});
       peer_order.push_back(address);
     }
-    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+    poll(items, std::chrono::milliseconds(100));
     while (auto frames = try_receive(w.scheduler)) {
       try {
         w.from_scheduler(decode(std::move(*frames)));

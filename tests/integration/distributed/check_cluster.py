@@ -76,15 +76,21 @@ class Cluster:
         fail(f"timed out waiting for {what}")
 
     def stop(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
+        """SIGTERM to everything still running; returns the cluster processes that did not stop
+        cleanly (exit 0) on it."""
+        running = [p for p in self.procs if p.poll() is None]
+        for p in running:
+            p.send_signal(signal.SIGTERM)
+        unclean = []
+        for p in running:
             try:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+            if p.returncode != 0 and p in [self.scheduler] + self.workers:
+                unclean.append(f"{p.args[1]} exit {p.returncode}")
+        return unclean
 
 
 def run(argv, timeout=600):
@@ -186,7 +192,9 @@ def main():
         else:
             fail(f"unknown case {case}")
     finally:
-        cluster.stop()
+        unclean = cluster.stop()
+    if unclean:
+        fail(f"not stopped cleanly by SIGTERM: {unclean} (logs in {cluster.workdir})")
     print("OK")
 
 
