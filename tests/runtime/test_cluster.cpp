@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <unistd.h>
 
@@ -110,6 +111,11 @@ class Cluster : public ::testing::Test {
   static std::vector<Chunk> local(const DataArray& a) {
     return runtime::execute(graph::build_task_graph({a.layer()})).at(0);
   }
+  std::int64_t units_run() const {
+    std::int64_t n = 0;
+    for (const auto& w : workers_) n += w->node->stats().units;
+    return n;
+  }
   std::int64_t fetched() const {
     std::int64_t n = 0;
     for (const auto& w : workers_) n += w->node->stats().bytes_fetched;
@@ -165,6 +171,35 @@ TEST_F(Cluster, AZarrSourceIsReadByTheWorkers) {
   const DataArray m = opened.max({"t"}) - opened.min({"t"});
   expect_bit_identical(remote(m), local(m));
   std::filesystem::remove_all(dir);
+}
+
+// to_zarr's sink layers (one zarr_write task per chunk) run on the workers through
+// ComputeOptions::scheduler: the store equals the local one file for file.
+TEST_F(Cluster, ToZarrThroughTheClusterWritesTheLocalStore) {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / ("cubist-test-cluster-zarr-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const DataArray a = cube().mean({"t"}).chunk({{"y", 15}, {"x", 10}});
+  to_zarr(a, (dir / "local.zarr").string());
+  ToZarrOptions o;
+  o.compute.scheduler = address();
+  o.compute.token = kToken;
+  const std::int64_t before = units_run();
+  to_zarr(a, (dir / "cluster.zarr").string(), o);
+  EXPECT_GE(units_run() - before, 9);  // the 9 chunk writes (at least) ran on the workers
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir / "local.zarr"))
+    if (e.is_regular_file()) files.push_back(fs::relative(e.path(), dir / "local.zarr").string());
+  EXPECT_GT(files.size(), 6u);  // metadata and 3 x 3 chunks
+  std::size_t cluster_files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir / "cluster.zarr")) cluster_files += e.is_regular_file();
+  EXPECT_EQ(cluster_files, files.size());
+  auto bytes = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  for (const auto& f : files) EXPECT_EQ(bytes(dir / "local.zarr" / f), bytes(dir / "cluster.zarr" / f)) << f;
+  fs::remove_all(dir);
 }
 
 TEST_F(Cluster, ATaskErrorNamesLayerOpAndChunk) {

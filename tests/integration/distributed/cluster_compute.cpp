@@ -1,6 +1,7 @@
 // The C++ API against a cluster of `cubist scheduler` + `cubist worker` processes.
-//   cluster_compute ADDRESS TOKEN_FILE check  graphs through execute_remote equal the local runtime's
-//                                             results bit for bit; prints the figures
+//   cluster_compute ADDRESS TOKEN_FILE check  graphs through execute_remote and DataArray::compute
+//                                             with ComputeOptions::scheduler equal the local
+//                                             runtime's results bit for bit; prints the timings
 //   cluster_compute ADDRESS TOKEN_FILE long   one long reduction (for killing a worker under it)
 // Exit 0 on success; 1 with "cluster_compute: error: ..." on stderr when anything fails.
 #include <chrono>
@@ -76,6 +77,14 @@ int main(int argc, char** argv) {
                   t_remote);
       failures += !same;
     }
+    // The public API: DataArray::compute with ComputeOptions::scheduler.
+    ComputeOptions on_cluster;
+    on_cluster.scheduler = remote.address;
+    on_cluster.token = remote.token;
+    const DataArray m = (a - a.mean({"t"})).max({"y"});
+    const bool same = identical({m.compute().memory_chunk()}, {m.compute(on_cluster).memory_chunk()});
+    std::printf("%-32s %s\n", "compute(scheduler) of max(a - mean)", same ? "identical" : "DIFFERENT");
+    failures += !same;
     if (failures) {
       std::fprintf(stderr, "cluster_compute: error: %d results differ from the local runtime's\n", failures);
       return 1;
