@@ -62,6 +62,7 @@ struct Running {
   std::atomic<bool> stop{false};
   std::thread thread;
   std::string error;
+  std::atomic<bool> finished{false};
   explicit Running(std::unique_ptr<Node> n) : node(std::move(n)) {
     thread = std::thread([this] {
       try {
@@ -69,6 +70,7 @@ struct Running {
       } catch (const std::exception& e) {
         error = e.what();
       }
+      finished = true;
     });
   }
   ~Running() { halt(); }
@@ -248,4 +250,23 @@ TEST_F(Cluster, AWorkerLeavingMidJobFailsItNamingTheWorker) {
   }
   stopper.join();
   expect_bit_identical(remote(slow(8, 2, -1, 0)), local(slow(8, 2, -1, 0)));
+}
+
+TEST(ClusterLoss, AWorkerWhoseSchedulerVanishedStopsWithAClearError) {
+  Running<dist::Scheduler> scheduler(std::make_unique<dist::Scheduler>(dist::SchedulerOptions{
+      .listen = "tcp://127.0.0.1:0", .token = kToken, .peer_timeout = std::chrono::seconds(10), .log = false}));
+  dist::WorkerOptions o;
+  o.scheduler = scheduler.node->address();
+  o.token = kToken;
+  o.name = "orphan";
+  o.log = false;
+  o.heartbeat = std::chrono::milliseconds(100);
+  o.scheduler_timeout = std::chrono::milliseconds(1000);
+  Running<dist::Worker> worker(std::make_unique<dist::Worker>(std::move(o)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // heartbeats answered: still running
+  EXPECT_FALSE(worker.finished.load());
+  scheduler.halt();
+  for (int i = 0; i < 100 && !worker.finished.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(worker.finished.load());
+  EXPECT_NE(worker.error.find("silent for 1 s: gone"), std::string::npos) << worker.error;
 }

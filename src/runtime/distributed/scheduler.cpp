@@ -62,9 +62,9 @@ struct Scheduler::Impl {
       Message m = decode(std::move(r.frames));
       if (peer.role == Role::New) return hello(r.identity, peer, m);
       if (m.type == "heartbeat") {
-        // Answered for clients: a job whose units all run long sends no progress for a while, and
-        // the client must still tell a live scheduler from a dead one.
-        if (peer.role == Role::Client) send_to(router, r.identity, Message{"heartbeat", nlohmann::json::object(), {}});
+        // Answered: a client whose job's units all run long gets no progress for a while, and a
+        // worker may get no work; both must still tell a live scheduler from a dead one.
+        send_to(router, r.identity, Message{"heartbeat", nlohmann::json::object(), {}});
         return;
       }
       if (peer.role == Role::Worker) return from_worker(r.identity, m);
@@ -75,6 +75,7 @@ struct Scheduler::Impl {
     } catch (const std::exception& e) {  // a bad peer never takes the scheduler down
       reply_error(r.identity, e.what());
     }
+    if (peer.role == Role::New) peer.role = Role::Refused;  // one error reply before hello, then silence
   }
 
   void hello(const PeerId& id, Peer& peer, const Message& m) {
@@ -184,7 +185,8 @@ Scheduler::Scheduler(SchedulerOptions options) : impl_(std::make_unique<Impl>())
   impl_->options = std::move(options);
   auto& r = impl_->router;
   r.set(zmq::sockopt::linger, 0);
-  r.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(WireLimits{}.max_chunk_bytes));
+  // Peers send the scheduler headers only (graphs included), never chunks.
+  r.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(WireLimits{}.max_header_bytes));
   std::string listen = impl_->options.listen;
   if (listen.size() > 2 && listen.compare(listen.size() - 2, 2, ":0") == 0) listen.replace(listen.size() - 1, 1, "*");
   try {

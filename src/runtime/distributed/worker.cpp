@@ -158,7 +158,7 @@ struct Worker::Impl {
   }
 
   void from_scheduler(const Message& m) {
-    if (m.type == "welcome") return;
+    if (m.type == "welcome" || m.type == "heartbeat") return;
     if (m.type == "error")
       throw IOError(fmt::format("scheduler {}: {}", options.scheduler, string_field(m.body, "message", "error")));
     const JobId id = static_cast<JobId>(int_field(m.body, "job", m.type));
@@ -330,6 +330,8 @@ Worker::Worker(WorkerOptions options) {
   w.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (w.wake_fd < 0) throw IOError("worker: eventfd failed");
   w.server.set(zmq::sockopt::linger, 0);
+  w.server.set(zmq::sockopt::maxmsgsize, std::int64_t{64} << 20);  // requests only: hello and lists of units
+  w.scheduler.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(WireLimits{}.max_header_bytes));
   w.scheduler.set(zmq::sockopt::linger, 1000);  // lets the goodbye out
   std::string listen = w.options.listen;
   if (listen.size() > 2 && listen.compare(listen.size() - 2, 2, ":0") == 0) listen.replace(listen.size() - 1, 1, "*");
@@ -357,7 +359,7 @@ void Worker::run(const std::atomic<bool>& stop) {
   Impl& w = *impl_;
   w.register_with_scheduler();
   w.log(fmt::format("registered with {} (data server {}, {} threads)", w.options.scheduler, w.address, w.pool->size()));
-  auto last_beat = Clock::now();
+  auto last_beat = Clock::now(), last_heard = Clock::now();
   std::vector<zmq::pollitem_t> items;
   std::vector<std::string> peer_order;
   while (!stop.load()) {
@@ -372,6 +374,7 @@ void Worker::run(const std::atomic<bool>& stop) {
     }
     poll(items, std::chrono::milliseconds(100));
     while (auto frames = try_receive(w.scheduler)) {
+      last_heard = Clock::now();
       try {
         w.from_scheduler(decode(std::move(*frames)));
       } catch (const ProtocolError& e) {
@@ -386,6 +389,9 @@ void Worker::run(const std::atomic<bool>& stop) {
       last_beat = Clock::now();
       send(w.scheduler, Message{"heartbeat", nlohmann::json::object(), {}});
       w.expire_fetches();
+      if (Clock::now() - last_heard > w.options.scheduler_timeout)
+        throw IOError(fmt::format("scheduler {} silent for {} s: gone", w.options.scheduler,
+                                  w.options.scheduler_timeout.count() / 1000.0));
     }
   }
   send(w.scheduler, Message{"goodbye", nlohmann::json::object(), {}});

@@ -18,6 +18,8 @@ struct WorkerOptions {
   std::string name;                          // default: host:pid
   unsigned threads = 0;                      // 0: CUBIST_NUM_THREADS or one per core
   std::chrono::milliseconds heartbeat{1000};
+  // The scheduler answers every heartbeat: silent this long, it is taken as gone and run() throws.
+  std::chrono::milliseconds scheduler_timeout{30000};
   std::chrono::milliseconds connect_timeout{10000};  // no welcome from the scheduler: IOError
   std::chrono::milliseconds fetch_timeout{60000};    // a peer silent this long fails the fetch
   bool log = true;
