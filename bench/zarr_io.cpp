@@ -53,6 +53,8 @@ struct Args {
   std::vector<std::int64_t> chunks{1024, 256, 128};
   std::vector<std::string> codecs{"lz4", "zstd"};
   bool shards = true;
+  bool only_shards = false;  // --only-shards: the sharded rows alone (with their codec bound)
+  bool no_bounds = false;    // --no-bounds: cubist's writes and reads only (to profile them), no table
   int repeats = 3;
   unsigned threads = 0;  // 0: one per core
   std::string dir;       // where stores are written; default $TMPDIR or /tmp
@@ -72,6 +74,8 @@ Args parse(int argc, char** argv) {
       for (const auto& c : bench::split_commas(r.value())) a.chunks.push_back(std::stoll(c));
     } else if (k == "--codecs") a.codecs = bench::split_commas(r.value());
     else if (k == "--no-shards") a.shards = false;
+    else if (k == "--only-shards") a.only_shards = true;
+    else if (k == "--no-bounds") a.no_bounds = true;
     else if (k == "--repeats") a.repeats = std::stoi(r.value());
     else if (k == "--threads") a.threads = static_cast<unsigned>(std::stoul(r.value()));
     else if (k == "--dir") a.dir = r.value();
@@ -83,6 +87,7 @@ Args parse(int argc, char** argv) {
     if (c != "lz4" && c != "zstd") throw std::runtime_error("--codecs: unknown codec '" + c + "' (lz4, zstd)");
   for (auto c : a.chunks)
     if (c <= 0 || a.y % c || a.x % c) throw std::runtime_error("--chunks: each size must divide --y and --x");
+  if (a.only_shards && !a.shards) throw std::runtime_error("--only-shards and --no-shards exclude each other");
   if (a.shards && (a.y % 1024 || a.x % 1024)) throw std::runtime_error("sharded runs need --y and --x multiples of 1024");
   return a;
 }
@@ -422,12 +427,13 @@ int main(int argc, char** argv) try {
 
     std::vector<Case> cases;
     for (const auto& codec : a.codecs) {
-      for (auto c : a.chunks) cases.push_back({codec, c, false});
+      if (!a.only_shards)
+        for (auto c : a.chunks) cases.push_back({codec, c, false});
       if (a.shards) cases.push_back({codec, 128, true});
     }
     for (const auto& k : cases) {
       const std::string lkey = k.codec + "/" + std::to_string(k.chunk);
-      if (!limits.count(lkey)) {
+      if (!limits.count(lkey) && !a.no_bounds) {
         limits[lkey] = codec_limit(k.codec, cube, k.chunk, nt, a.repeats);
         const auto& l = limits[lkey];
         std::printf("zarr_io limit codec=%s chunk=%lld ratio=%.2f compress=%.2fGB/s decompress=%.2fGB/s runs_s=%s/%s "
@@ -445,7 +451,7 @@ int main(int argc, char** argv) try {
       Timing w = cubist_write(cube, k, path, nt, a.repeats);
       std::uint64_t sum = 0;
       Timing r = cubist_read(path, nt, a.repeats, sum);
-      StoreFloor floor = store_floor(path, root / "floor", nt, a.repeats);
+      StoreFloor floor = a.no_bounds ? StoreFloor{} : store_floor(path, root / "floor", nt, a.repeats);
       bool ok = sum == expected;
       all_ok = all_ok && ok;
       std::printf("zarr_io cubist codec=%s chunks=%s write=%.2fGB/s read=%.2fGB/s write_runs_s=%s read_runs_s=%s "
@@ -453,6 +459,10 @@ int main(int argc, char** argv) try {
                   gbs(bytes, r.median()), bench::join_times(w.runs).c_str(), bench::join_times(r.runs).c_str(),
                   w.cpu_median(), r.cpu_median(), ok ? "ok" : "DIFFERS");
       std::fflush(stdout);
+      if (a.no_bounds) {
+        fs::remove_all(path);
+        continue;
+      }
       std::printf("zarr_io store_floor chunks=%s codec=%s write=%.1fus/chunk read=%.1fus/chunk cpu_s=%.3f/%.3f\n",
                   k.label().c_str(), k.codec.c_str(), 1e6 * floor.write.median() / static_cast<double>(nchunks),
                   1e6 * floor.read.median() / static_cast<double>(nchunks), floor.write.cpu_median(), floor.read.cpu_median());
@@ -463,7 +473,7 @@ int main(int argc, char** argv) try {
     }
   }  // the cube is freed before Python builds its own copy
 
-  if (!a.reference.empty()) {
+  if (!a.reference.empty() && !a.only_shards) {  // zarr-python has no shards to compare with
     std::ostringstream cmd;
     cmd << bench::shell_quote(a.python) << ' ' << bench::shell_quote(a.reference) << " --time " << t_extent << " --y " << a.y
         << " --x " << a.x << " --repeats " << a.repeats << " --threads " << nt << " --dir "

@@ -189,9 +189,9 @@ void ZarrArray::read_shard_part(const std::vector<std::int64_t>& index, const Sh
   const auto key = chunk_key(index);
   const Shape& inner = pipeline_->inner_shape();
   const std::size_t index_nbytes = pipeline_->shard_index_nbytes();
-  thread_local Bytes raw;
-  if (raw.capacity() > (std::size_t{64} << 20)) raw = Bytes();
-  Bytes decoded(static_cast<std::size_t>(shape_size(inner)) * isz);
+  thread_local Bytes raw, decoded;
+  if (raw.capacity() > kPerThreadMax) raw = Bytes();
+  decoded.resize_discard(static_cast<std::size_t>(shape_size(inner)) * isz);
   try {
     // The index first: at the end of the shard (one suffix request, which also gives the size)
     // or at its start (the size is then unknown: a lying offset fails as an out-of-range read).
@@ -209,32 +209,59 @@ void ZarrArray::read_shard_part(const std::vector<std::int64_t>& index, const Sh
     }
     std::vector<std::uint64_t> table;
     if (shard_size) table = pipeline_->decode_shard_index(raw.span(), *shard_size);
-    Shape j = first, part(rank), in_inner(rank), in_out(rank);
-    while (true) {
+    auto stored = [&](std::int64_t linear) {
+      const auto at = static_cast<std::size_t>(2 * linear);
+      return shard_size && !(table[at] == ~std::uint64_t{0} && table[at + 1] == ~std::uint64_t{0});
+    };
+    // The touched inner chunks, and the byte span of the shard that holds all the stored ones.
+    struct Piece {
       std::int64_t linear = 0;
+      Shape part, in_inner, in_out;
+    };
+    std::vector<Piece> pieces;
+    std::uint64_t lo = ~std::uint64_t{0}, hi = 0, needed = 0;
+    for (Shape j = first;;) {
+      Piece p{0, Shape(rank), Shape(rank), Shape(rank)};
       for (std::size_t a = 0; a < rank; ++a) {
-        linear = linear * grid[a] + j[a];
+        p.linear = p.linear * grid[a] + j[a];
         const std::int64_t c0 = j[a] * inner[a];
         const std::int64_t r0 = std::max(c0, box_offset[a]), r1 = std::min(c0 + inner[a], box_offset[a] + box[a]);
-        part[a] = r1 - r0;
-        in_inner[a] = r0 - c0;
-        in_out[a] = out_offset[a] + (r0 - box_offset[a]);
+        p.part[a] = r1 - r0;
+        p.in_inner[a] = r0 - c0;
+        p.in_out[a] = out_offset[a] + (r0 - box_offset[a]);
       }
-      const auto at = static_cast<std::size_t>(2 * linear);
-      if (!shard_size || (table[at] == ~std::uint64_t{0} && table[at + 1] == ~std::uint64_t{0})) {
-        detail::fill_elements(decoded.data(), shape_size(inner), fill_, isz);  // missing shard or inner chunk
-      } else {
-        if (!store_->get_range_into(key, table[at], table[at + 1], raw))
-          throw IOError(fmt::format("zarr: chunk '{}' disappeared while being read", describe_key(key)));
-        pipeline_->decode_inner(raw.span(), decoded.data());
+      if (stored(p.linear)) {
+        const auto at = static_cast<std::size_t>(2 * p.linear);
+        lo = std::min(lo, table[at]);
+        hi = std::max(hi, table[at] + table[at + 1]);
+        needed += table[at + 1];
       }
-      detail::copy_subarray(decoded.data(), inner, in_inner, out, out_shape, in_out, part, isz);
+      pieces.push_back(std::move(p));
       std::size_t a = rank;
       while (a-- > 0) {
         if (++j[a] < first[a] + count[a]) break;
         j[a] = first[a];
       }
       if (a == static_cast<std::size_t>(-1)) break;
+    }
+    // One range request for all of them when the gaps between them are small (the inner chunks of
+    // one row of the box are adjacent in the shard): one open, or one HTTP request, instead of one
+    // per inner chunk; else one request per inner chunk, never reading much more than needed.
+    const bool one_range = needed > 0 && hi - lo <= 2 * needed + (std::uint64_t{64} << 10);
+    if (one_range && !store_->get_range_into(key, lo, hi - lo, raw))
+      throw IOError(fmt::format("zarr: chunk '{}' disappeared while being read", describe_key(key)));
+    for (const Piece& p : pieces) {
+      const auto at = static_cast<std::size_t>(2 * p.linear);
+      if (!stored(p.linear)) {
+        detail::fill_elements(decoded.data(), shape_size(inner), fill_, isz);  // missing shard or inner chunk
+      } else if (one_range) {
+        pipeline_->decode_inner(raw.span().subspan(table[at] - lo, table[at + 1]), decoded.data());
+      } else {
+        if (!store_->get_range_into(key, table[at], table[at + 1], raw))
+          throw IOError(fmt::format("zarr: chunk '{}' disappeared while being read", describe_key(key)));
+        pipeline_->decode_inner(raw.span(), decoded.data());
+      }
+      detail::copy_subarray(decoded.data(), inner, p.in_inner, out, out_shape, p.in_out, p.part, isz);
     }
   } catch (const ValueError& e) {
     throw ValueError(fmt::format("zarr: chunk '{}': {}", describe_key(key), e.what()));

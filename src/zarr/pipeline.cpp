@@ -295,7 +295,9 @@ void CodecPipeline::decode(std::span<const std::byte> in, std::byte* out) const 
   std::span<const std::byte> cur = in;
   std::size_t n = bytes_codecs_.size();
   // One scratch per stage: a stage may return a view into its input (crc32c strips its tail).
-  std::vector<Bytes> hold(n);
+  // None for the common single compressor decoding straight into `out` (an inner chunk of a
+  // shard is decoded this way thousands of times per shard file: no allocation per chunk).
+  std::vector<Bytes> hold(n > 1 || (sharding_ && n > 0) ? n : 0);
   for (std::size_t i = n; i-- > 1;) cur = bytes_codecs_[i]->decode(cur, hold[i]);
   Bytes array_tmp;
   std::byte* target = out;

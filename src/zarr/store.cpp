@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -177,9 +178,19 @@ class File {
   void* mapped_ = nullptr;
 };
 
+// CUBIST_ZARR_MMAP=0 turns chunk-file mapping off (every value is then read into a buffer): a
+// file truncated in place by another program while it is mapped would kill the reader with
+// SIGBUS, and on a network file system a server error could do the same. Unset or 1: mapping on.
+bool map_files_from_environment() {
+  const char* v = std::getenv("CUBIST_ZARR_MMAP");
+  if (!v || std::string_view(v).empty() || std::string_view(v) == "1") return true;
+  if (std::string_view(v) == "0") return false;
+  throw ValueError(fmt::format("environment variable CUBIST_ZARR_MMAP: expected 0 or 1, got '{}'", v));
+}
+
 class DirectoryStore final : public Store {
  public:
-  explicit DirectoryStore(fs::path root) : root_(std::move(root)) {}
+  explicit DirectoryStore(fs::path root) : root_(std::move(root)), map_files_(map_files_from_environment()) {}
 
   bool get_into(std::string_view key, Bytes& out) const override {
     validate_key(key);
@@ -196,7 +207,8 @@ class DirectoryStore final : public Store {
   // 4 KiB page and an munmap: dearer than copying a few pages, hence the threshold. A file is
   // never truncated in place by cubist, zarr-python or xarray (they all write a temp file and
   // rename it over the old one, whose mapped pages stay valid); only another program truncating
-  // a chunk file in place while it is read could break a mapping.
+  // a chunk file in place while it is read could break a mapping (SIGBUS): CUBIST_ZARR_MMAP=0
+  // turns mapping off for such setups.
   static constexpr std::uint64_t kMapMinBytes = std::uint64_t{1} << 20;
 
   bool read_with(std::string_view key, Bytes& scratch,
@@ -204,7 +216,7 @@ class DirectoryStore final : public Store {
     validate_key(key);
     File f(path_of(key));
     if (!f.open()) return false;
-    if (f.size() >= kMapMinBytes)
+    if (map_files_ && f.size() >= kMapMinBytes)
       if (auto mapped = f.map(); !mapped.empty()) {
         use(mapped);
         return true;
@@ -342,6 +354,7 @@ class DirectoryStore final : public Store {
   }
 
   fs::path root_;
+  bool map_files_;  // CUBIST_ZARR_MMAP
 };
 
 }  // namespace

@@ -112,14 +112,16 @@ class CountingStore final : public Store {
   std::vector<std::string> list_dir(std::string_view p) const override { return inner_->list_dir(p); }
   std::string describe() const override { return inner_->describe(); }
   std::uint64_t bytes_read() const { return bytes_; }
+  std::uint64_t requests() const { return requests_; }
 
  private:
   bool count(bool found, const Bytes& b) const {
+    ++requests_;
     if (found) bytes_ += b.size();
     return found;
   }
   std::shared_ptr<Store> inner_;
-  mutable std::atomic<std::uint64_t> bytes_{0};
+  mutable std::atomic<std::uint64_t> bytes_{0}, requests_{0};
 };
 
 // (2, 40, 36) uint16, shards (1, 32, 32) of inner chunks (1, 8, 8): edge shards are partial.
@@ -191,6 +193,43 @@ TEST(ZarrRange, PartialShardReadsMatchTheWholeArray) {
     Chunk r = a->read_region({1, 33, 33}, {1, 2, 2});
     for (auto v : r.values<std::uint16_t>()) EXPECT_EQ(v, 7);
     expect_error<ValueError>([&] { a->read_region({0, 0, 0}, {1, 41, 1}); }, {"leaves the array"});
+  }
+}
+
+// The inner chunks a partial read touches come in one range request when they lie close together
+// in the shard (one row of inner chunks): the index plus one request, not one per inner chunk.
+// Inner chunks far apart (a column of them) are fetched one by one, so the read stays a small
+// part of the shard.
+TEST(ZarrRange, TouchedInnerChunksOfAShardComeInOneRequestWhenClose) {
+  for (std::string loc : {"end", "start"}) {
+    TempDir dir;
+    auto counting = std::make_shared<CountingStore>(open_directory_store(dir.path()));
+    // One (512, 512) uint16 shard of 8 x 8 uncompressed (64, 64) inner chunks of 8 KiB each.
+    auto m = default_array_metadata({"y", "x"}, {512, 512}, {512, 512}, DType::UInt16, json::object(), 3);
+    json bytes = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
+    m.codecs = json::array({{{"name", "sharding_indexed"},
+                             {"configuration", {{"chunk_shape", {64, 64}}, {"codecs", json::array({bytes})},
+                                                {"index_location", loc}}}}});
+    auto a = ZarrArray::from_metadata(counting, "v", m);
+    Chunk all = Chunk::allocate(DType::UInt16, {512, 512});
+    auto v = all.mutable_values<std::uint16_t>();
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<std::uint16_t>(i * 7);
+    a->write_chunk({0, 0}, all);
+    auto check = [&](Shape off, Shape shape) {
+      Chunk r = a->read_region(off, shape);
+      auto got = r.values<std::uint16_t>();
+      for (std::int64_t y = 0; y < shape[0]; ++y)
+        for (std::int64_t x = 0; x < shape[1]; ++x)
+          ASSERT_EQ(got[static_cast<std::size_t>(y * shape[1] + x)], v[static_cast<std::size_t>((off[0] + y) * 512 + off[1] + x)]);
+    };
+    auto before = counting->requests();
+    check({70, 3}, {50, 500});  // the second row of inner chunks, all eight
+    EXPECT_EQ(counting->requests() - before, 2u) << loc;
+    before = counting->requests();
+    const auto bytes_before = counting->bytes_read();
+    check({0, 65}, {512, 2});  // the second column: eight inner chunks 64 KiB apart
+    EXPECT_EQ(counting->requests() - before, 1u + 8u) << loc;
+    EXPECT_LT(counting->bytes_read() - bytes_before, 512u * 512u * 2u / 4u) << loc;
   }
 }
 

@@ -1,6 +1,8 @@
 // Store::read_with: values lent to a callback. DirectoryStore maps files of 1 MiB and more and
 // reads smaller ones; both must give exactly the stored bytes, and chunks decoded from a mapping
 // must fail as clearly as read ones when their bytes are bad.
+#include <cstdlib>
+#include <optional>
 #include <random>
 
 #include "test_util.hpp"
@@ -129,4 +131,38 @@ TEST(ZarrReadWith, BigShardsDecodeInPlaceAndTruncatedOnesNameTheShard) {
   bad[bad.size() - 20] = static_cast<char>(bad[bad.size() - 20] ^ 0x5a);  // the index fails its checksum
   store->set(key, bad);
   expect_error<ValueError>([&] { (void)a->read_chunk({0, 0}); }, {"chunk", key});
+}
+
+// CUBIST_ZARR_MMAP=0 (for file systems where a chunk file may be truncated in place, which would
+// SIGBUS a reader of its mapping) reads big values into the caller's buffer; other values than
+// 0 and 1 are refused with the variable's name.
+TEST(ZarrReadWith, MappingCanBeTurnedOffAndTheSettingIsValidated) {
+  const char* before = std::getenv("CUBIST_ZARR_MMAP");
+  struct Restore {
+    std::optional<std::string> value;
+    ~Restore() {
+      if (value) ::setenv("CUBIST_ZARR_MMAP", value->c_str(), 1);
+      else ::unsetenv("CUBIST_ZARR_MMAP");
+    }
+  } restore{before ? std::optional<std::string>(before) : std::nullopt};
+  TempDir dir;
+  const auto value = random_bytes(std::size_t{2} << 20, 11);
+  open_directory_store(dir.path())->set("big", std::as_bytes(std::span(value.data(), value.size())));
+  auto lent_from_scratch = [&] {
+    Bytes scratch;
+    bool from_scratch = false;
+    EXPECT_TRUE(open_directory_store(dir.path())->read_with("big", scratch, [&](std::span<const std::byte> v) {
+      EXPECT_EQ(std::string(reinterpret_cast<const char*>(v.data()), v.size()), value);
+      from_scratch = v.data() == scratch.data();
+    }));
+    return from_scratch;
+  };
+  ::setenv("CUBIST_ZARR_MMAP", "0", 1);
+  EXPECT_TRUE(lent_from_scratch());
+  ::setenv("CUBIST_ZARR_MMAP", "1", 1);
+  EXPECT_FALSE(lent_from_scratch());  // mapped
+  ::unsetenv("CUBIST_ZARR_MMAP");
+  EXPECT_FALSE(lent_from_scratch());
+  ::setenv("CUBIST_ZARR_MMAP", "no", 1);
+  expect_error<ValueError>([&] { open_directory_store(dir.path()); }, {"CUBIST_ZARR_MMAP", "'no'"});
 }
