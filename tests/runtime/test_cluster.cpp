@@ -9,12 +9,14 @@
 #include <fstream>
 #include <thread>
 #include <unistd.h>
+#include <zmq_addon.hpp>
 
 #include "cubist/cubist.hpp"
 #include "graph/task_graph.hpp"
 #include "kernels/op_registry.hpp"
 #include "runtime/distributed/client.hpp"
 #include "runtime/distributed/scheduler.hpp"
+#include "runtime/distributed/wire.hpp"
 #include "runtime/distributed/worker.hpp"
 #include "runtime/local_scheduler.hpp"
 
@@ -233,6 +235,30 @@ TEST_F(Cluster, AWrongTokenIsRefusedWithOneClearError) {
   dist::Worker intruder(o);
   std::atomic<bool> stop{false};
   EXPECT_THROW(intruder.run(stop), IOError);
+}
+
+// A peer that does not start with hello gets one error reply, then nothing, even a correct hello;
+// the scheduler keeps serving everyone else.
+TEST_F(Cluster, GarbageBeforeHelloGetsOneErrorAndThePeerIsIgnored) {
+  zmq::context_t context(1);
+  zmq::socket_t s(context, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(address());
+  auto receive = [&](int ms) -> std::optional<dist::Message> {
+    std::vector<zmq::message_t> frames;
+    s.set(zmq::sockopt::rcvtimeo, ms);
+    if (!zmq::recv_multipart(s, std::back_inserter(frames))) return std::nullopt;
+    return dist::decode(std::move(frames));
+  };
+  s.send(zmq::buffer(std::string("\xc1 not msgpack")), zmq::send_flags::none);
+  auto reply = receive(5000);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->type, "error");
+  EXPECT_TRUE(reply->body.contains("message"));
+  auto frames = dist::encode(dist::Message{"hello", {{"role", "client"}, {"token", kToken}}, {}});
+  zmq::send_multipart(s, frames);
+  EXPECT_FALSE(receive(500));  // dropped: no welcome
+  expect_bit_identical(remote(slow(4, 2, -1, 0)), local(slow(4, 2, -1, 0)));
 }
 
 TEST_F(Cluster, AWorkerLeavingMidJobFailsItNamingTheWorker) {
