@@ -1,8 +1,12 @@
 #include "graph/constant_fold.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <unordered_map>
+
+#include "graph/chunk_box.hpp"
 
 namespace cubist::graph {
 namespace {
@@ -112,6 +116,35 @@ std::optional<double> fold_expression(const core::Expression& expr, const std::v
   return result;
 }
 
+namespace {
+
+// True for the layers of a min or max reduction (graph built by array/reduce and groupby: states
+// -> combine levels -> finalize) of floating-point data: min/max states are the values themselves
+// (one field), every state of a group_partial block or a combine merges at least one input value
+// (a block holds members of each of its groups), and merging equal values gives that value, NaN
+// included, with or without skipna. So such a chunk is constant when every input chunk it reads is
+// constant, with their value. Other reductions (sum, mean, count...) depend on how many values merge.
+bool is_minmax_reduction(const Layer& l) {
+  static const char* const kOps[] = {"group_partial", "reduce_partial", "reduce_combine", "reduce_finalize"};
+  if (std::none_of(std::begin(kOps), std::end(kOps), [&](const char* op) { return l.op == op; })) return false;
+  if (l.inputs.size() != 1 || l.inputs[0].layer->dtype != l.dtype) return false;
+  if (l.dtype != DType::Float64 && l.dtype != DType::Float32) return false;
+  for (auto extent : l.inputs[0].layer->grid.shape())
+    if (extent == 0) return false;  // a min/max of nothing is the initial state, not the input's value
+  auto r = l.params.find("reduction");
+  return r != l.params.end() && r->is_string() && (*r == "max" || *r == "min");
+}
+
+// Chunk `c` of reduction layer `l` is constant when all the input chunks it reads are.
+bool all_inputs_constant(const Layer& l, std::int64_t c, const LayerConstants& input) {
+  bool all = true;
+  for_each_chunk_in_box(l.inputs[0].layer->grid, input_chunk_ranges(l, 0, l.grid.unravel(c)),
+                        [&](std::int64_t ic) { all = all && input.chunk[static_cast<std::size_t>(ic)] != 0; });
+  return all;
+}
+
+}  // namespace
+
 std::vector<LayerConstants> fold_constant_chunks(const std::vector<const Layer*>& layers, bool fold) {
   std::vector<LayerConstants> out(layers.size());
   std::unordered_map<const Layer*, std::size_t> index;
@@ -124,6 +157,19 @@ std::vector<LayerConstants> fold_constant_chunks(const std::vector<const Layer*>
       for (auto c : l.constant->chunks) lc.chunk[static_cast<std::size_t>(c)] = 1;
       lc.value = l.constant->value;
       lc.any = !l.constant->chunks.empty();
+    }
+    if (fold && is_minmax_reduction(l)) {
+      auto it = index.find(l.inputs[0].layer.get());
+      if (it == index.end() || !out[it->second].any) continue;
+      const LayerConstants& input = out[it->second];
+      if (lc.any && !same_value(lc.value, input.value)) continue;  // a layer keeps one value
+      for (std::int64_t c = 0; c < l.grid.total_chunks(); ++c) {
+        if (lc.chunk[static_cast<std::size_t>(c)] || !all_inputs_constant(l, c, input)) continue;
+        lc.chunk[static_cast<std::size_t>(c)] = 1;
+        lc.value = input.value;
+        lc.any = true;
+      }
+      continue;
     }
     if (!fold || l.kind != LayerKind::Elementwise || l.op != "elementwise" || !l.params.contains("expr")) continue;
     bool constant_inputs = false;

@@ -1,7 +1,10 @@
 // Constant chunks carried through elementwise layers: an elementwise chunk whose inputs are all
 // constant chunks (or boolean inputs whose value does not change the result) is itself constant,
 // so its inputs are never computed (a stack chunk no item footprint reaches -> NaN NDVI -> NaN
-// after the clip's where, never read nor computed).
+// after the clip's where, never read nor computed). Min/max reductions (reduce_partial,
+// group_partial, reduce_combine, reduce_finalize) of float data carry constant chunks too: a state
+// or result chunk all of whose input chunks are constant holds their value (the daily max of a
+// day no item reaches stays NaN without merging NaN chunks).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -18,8 +21,9 @@ namespace cubist::graph {
 std::optional<double> fold_expression(const core::Expression& expr, const std::vector<std::optional<double>>& inputs);
 
 // Per layer of `layers` (producers before consumers), which chunks are constant and their value:
-// the layer's own constant chunks plus elementwise chunks folded from constant inputs (only those
-// equal to the layer's own constant value when it has one; a layer has one value). With
+// the layer's own constant chunks plus elementwise and min/max reduction chunks folded from
+// constant inputs (only those equal to the layer's own constant value when it has one; a layer
+// has one value). With
 // `fold` false, only the layers' own.
 struct LayerConstants {
   std::vector<char> chunk;  // per linear chunk: 1 when constant

@@ -181,14 +181,17 @@ bool read_tiles(GDALRasterBand& band, const AssetRead& asset, std::int64_t src_c
     return false;
   const std::string source = fmt::format("{}\nband {}", cached_dataset_identity(asset.href), band.GetBand());
   const std::size_t tile_bytes = static_cast<std::size_t>(bx) * static_cast<std::size_t>(by) * sizeof(S);
+  const std::int64_t width = band.GetXSize(), height = band.GetYSize();
   for (std::int64_t tr = src_row / by; tr * by < src_row + h; ++tr) {
     for (std::int64_t tc = src_col / bx; tc * bx < src_col + w; ++tc) {
-      auto tile = cached_tile(TileKey{source, tc, tr}, tile_bytes, [&](std::byte* dst) {
-        cached_tile_decoder(asset.href).decode(band, static_cast<int>(tc), static_cast<int>(tr), dst);
-      });
-      const S* pixels = reinterpret_cast<const S*>(tile->data());
       const std::int64_t r0 = std::max(src_row, tr * by), r1 = std::min(src_row + h, (tr + 1) * by);
       const std::int64_t c0 = std::max(src_col, tc * bx), c1 = std::min(src_col + w, (tc + 1) * bx);
+      const TileUse use{(r1 - r0) * (c1 - c0), (std::min(height, (tr + 1) * by) - tr * by) *
+                                                   (std::min(width, (tc + 1) * bx) - tc * bx)};
+      auto tile = cached_tile(TileKey{source, tc, tr}, tile_bytes, [&](std::byte* dst) {
+        cached_tile_decoder(asset.href).decode(band, static_cast<int>(tc), static_cast<int>(tr), dst);
+      }, use);
+      const S* pixels = reinterpret_cast<const S*>(tile->data());
       for (std::int64_t r = r0; r < r1; ++r)
         row(pixels + (r - tr * by) * bx + (c0 - tc * bx), r - src_row, c0 - src_col, c1 - c0);
     }

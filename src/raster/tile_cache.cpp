@@ -24,23 +24,25 @@ class TileCache {
     return *cache;
   }
 
-  std::shared_ptr<const Tile> get(const TileKey& key, std::size_t bytes, const std::function<void(std::byte*)>& decode) {
+  std::shared_ptr<const Tile> get(const TileKey& key, std::size_t bytes, const std::function<void(std::byte*)>& decode,
+                                  TileUse use) {
     const std::string id = fmt::format("{}\n{},{}", key.source, key.col, key.row);
     std::promise<std::shared_ptr<const Tile>> promise;
     {
       std::unique_lock lock(mutex_);
       auto it = entries_.find(id);
       if (it != entries_.end()) {
-        lru_.splice(lru_.begin(), lru_, it->second.lru);
         ++hits_;
+        touch_locked(it->second, use);
         auto pending = it->second.tile;
         lock.unlock();
         return pending.get();  // waits while another thread decodes it
       }
-      lru_.push_front(id);
-      entries_.emplace(id, Entry{promise.get_future().share(), bytes, lru_.begin()});
+      wanted_.push_front(id);
+      auto [added, _] = entries_.emplace(id, Entry{promise.get_future().share(), bytes, wanted_.begin()});
       held_ += bytes;
       ++decoded_;
+      touch_locked(added->second, use);
       evict_locked();
     }
     try {
@@ -70,7 +72,8 @@ class TileCache {
   void clear() {
     std::lock_guard lock(mutex_);
     entries_.clear();
-    lru_.clear();
+    wanted_.clear();
+    done_.clear();
     held_ = 0;
     decoded_ = hits_ = 0;
   }
@@ -79,23 +82,35 @@ class TileCache {
   struct Entry {
     std::shared_future<std::shared_ptr<const Tile>> tile;
     std::size_t bytes;
-    std::list<std::string>::iterator lru;
+    std::list<std::string>::iterator lru;  // in done_ when `done`, else in wanted_
+    std::int64_t pixels_read = 0;
+    bool done = false;
   };
   using Map = std::unordered_map<std::string, Entry>;
 
+  // Marks a use: the entry becomes most recently used in its list, and moves to done_ once its
+  // uses cover the tile.
+  void touch_locked(Entry& e, TileUse use) {
+    e.pixels_read += use.pixels;
+    const bool done = e.done || (use.tile_pixels > 0 && e.pixels_read >= use.tile_pixels);
+    (done ? done_ : wanted_).splice((done ? done_ : wanted_).begin(), e.done ? done_ : wanted_, e.lru);
+    e.done = done;
+  }
   void remove_locked(Map::iterator it) {
     held_ -= it->second.bytes;
-    lru_.erase(it->second.lru);
+    (it->second.done ? done_ : wanted_).erase(it->second.lru);
     entries_.erase(it);
   }
   // Dropping an entry only forgets it: callers holding the tile (or waiting for it) keep it alive.
   void evict_locked() {
-    while (held_ > capacity_ && !lru_.empty()) remove_locked(entries_.find(lru_.back()));
+    while (held_ > capacity_ && !done_.empty()) remove_locked(entries_.find(done_.back()));
+    while (held_ > capacity_ && !wanted_.empty()) remove_locked(entries_.find(wanted_.back()));
   }
 
   std::mutex mutex_;
   Map entries_;
-  std::list<std::string> lru_;  // most recently used first
+  // Most recently used first: tiles read in full (evicted first), and the others.
+  std::list<std::string> done_, wanted_;
   std::size_t held_ = 0, capacity_ = tile_cache_capacity_from_env();
   std::int64_t decoded_ = 0, hits_ = 0;
 };
@@ -119,8 +134,9 @@ std::size_t tile_cache_capacity_from_env() {
   return static_cast<std::size_t>(mb) << 20;
 }
 
-std::shared_ptr<const Tile> cached_tile(const TileKey& key, std::size_t bytes, const std::function<void(std::byte*)>& decode) {
-  return TileCache::instance().get(key, bytes, decode);
+std::shared_ptr<const Tile> cached_tile(const TileKey& key, std::size_t bytes, const std::function<void(std::byte*)>& decode,
+                                        TileUse use) {
+  return TileCache::instance().get(key, bytes, decode, use);
 }
 TileCacheStats tile_cache_stats() { return TileCache::instance().stats(); }
 void set_tile_cache_capacity(std::size_t bytes) { TileCache::instance().set_capacity(bytes); }

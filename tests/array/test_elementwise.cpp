@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "cubist/cubist.hpp"
@@ -91,6 +92,40 @@ TEST(Elementwise, WhereAndAstype) {
   EXPECT_EQ(fi[2], std::numeric_limits<std::int32_t>::min());  // numpy's NaN -> int result
   auto x = where(a > 0.0, a, DataArray::from_vector<std::int16_t>({0, 0, 0}, {{"x", 3}}));
   EXPECT_EQ(vals<std::int16_t>(x), (std::vector<std::int16_t>{0, 5, 9}));
+}
+
+TEST(Elementwise, WhereSelectsEveryElementSizeBitForBit) {
+  // Over more than one evaluation block (2048) and a tail: each element is x's or y's exactly
+  // (-0.0 and NaN payloads included), for 1-, 2-, 4- and 8-byte elements.
+  const std::int64_t n = 2048 + 77;
+  std::vector<bool> cond(static_cast<std::size_t>(n));
+  std::vector<double> xd(cond.size()), yd(cond.size());
+  for (std::size_t i = 0; i < cond.size(); ++i) {
+    cond[i] = (i * 7 + i / 3) % 5 < 2;
+    xd[i] = i % 11 == 0 ? -0.0 : static_cast<double>(i);
+    yd[i] = i % 13 == 0 ? kNaN : -static_cast<double>(i);
+  }
+  auto c = DataArray::from_vector(cond, {{"x", n}}).chunk({{"x", 1000}});
+  auto check = [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> x(cond.size()), y(cond.size());
+    for (std::size_t i = 0; i < cond.size(); ++i) {
+      x[i] = static_cast<T>(std::isnan(xd[i]) ? 0 : xd[i]);
+      y[i] = std::is_floating_point_v<T> ? static_cast<T>(yd[i]) : static_cast<T>(i * 3);
+    }
+    auto r = vals<T>(where(c, DataArray::from_vector(x, {{"x", n}}), DataArray::from_vector(y, {{"x", n}})));
+    ASSERT_EQ(r.size(), cond.size());
+    for (std::size_t i = 0; i < cond.size(); ++i) {
+      const T want = cond[i] ? x[i] : y[i];
+      EXPECT_EQ(std::memcmp(&r[i], &want, sizeof(T)), 0) << i;
+    }
+  };
+  check(std::uint8_t{});
+  check(std::int16_t{});
+  check(float{});
+  check(double{});
+  auto b = vals<bool>(where(c, c, DataArray::from_vector(std::vector<bool>(cond.size(), true), {{"x", n}})));
+  for (std::size_t i = 0; i < cond.size(); ++i) EXPECT_TRUE(b[i]);
 }
 
 TEST(Elementwise, KeepsCoordinatesAndNames) {

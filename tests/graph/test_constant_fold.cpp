@@ -123,3 +123,46 @@ TEST(ConstantFold, FoldsFollowTheKernelsExactly) {
   f.result = f.binary(ExprOp::Add, f.input(0, DType::Float32), f.input(1, DType::Float32), DType::Float32);
   EXPECT_FALSE(graph::fold_expression(f, {1.0, 2.0}));  // float32 rounding: left to the kernel
 }
+
+namespace {
+
+// (time 4, x 4) random in (1, 2) chunks; chunks (t, 0) for t in `nan_times` are NaN constants.
+DataArray stack_with_nan_times(const std::vector<std::int64_t>& nan_times) {
+  auto a = random<double>({{"time", 4}, {"x", 4}}, {{"time", 1}, {"x", 2}}, 5);
+  std::vector<std::int64_t> chunks;
+  for (auto t : nan_times) chunks.push_back(t * 2);
+  return DataArray::from_layer(graph::with_constant_chunks(*a.layer(), {std::move(chunks), kNaN}), a.dims());
+}
+
+}  // namespace
+
+TEST(ConstantFold, MinMaxGroupsOfConstantChunksAreConstant) {
+  // A daily max where no item of day 0 reaches x chunk 0: that group's state and result chunks
+  // are NaN without merging anything; day 1 has one NaN and one varying chunk: computed.
+  auto a = stack_with_nan_times({0, 1, 2});
+  const auto day = Coordinate::from_vector<std::int64_t>("time", {0, 0, 1, 1});
+  auto daily = a.groupby(day).max();
+  auto folded = task_graph(daily, true);
+  auto plain = task_graph(daily, false);
+  EXPECT_EQ(tasks_of_op(plain, "group_partial"), 4u);
+  EXPECT_EQ(tasks_of_op(folded, "group_partial"), 3u);
+  EXPECT_EQ(tasks_of_op(folded, "reduce_finalize"), 3u);
+  expect_same_chunks(daily);
+  expect_same_chunks(a.groupby(day).min());
+  // A sum depends on how many values merge (and skipna sums of NaN are 0): never folded this way.
+  EXPECT_EQ(tasks_of_op(task_graph(a.groupby(day).sum(), true), "group_partial"), 4u);
+  expect_same_chunks(a.groupby(day).sum());
+}
+
+TEST(ConstantFold, MinMaxReductionTreesOfConstantChunksAreConstant) {
+  // x chunk 0 is NaN at every time: the max over time (partial, combine, finalize) is NaN there,
+  // with skipna or not; x chunk 1 is computed.
+  auto a = stack_with_nan_times({0, 1, 2, 3});
+  for (bool skipna : {true, false}) {
+    auto m = a.max({"time"}, ReduceOptions{skipna});
+    auto folded = task_graph(m, true);
+    EXPECT_EQ(tasks_of_op(folded, "reduce_partial"), 4u) << skipna;
+    EXPECT_EQ(tasks_of_op(task_graph(m, false), "reduce_partial"), 8u) << skipna;
+    expect_same_chunks(m);
+  }
+}

@@ -87,6 +87,31 @@ TEST(Order, DepthFirstPriorities) {
   EXPECT_EQ(tg.unit_priority[first_combine], 16u);
 }
 
+TEST(Order, StartedOutputsFinishBeforeNewOnes) {
+  // Rechunking (2, 2) chunks to (3, 4): output row 0 needs input rows 0-1 and output row 1 rows
+  // 1-2, so once output (0, 0) is ordered, output (1, 0) has an input computed (and a partial
+  // assembly open): it goes next, before (0, 1), which shares nothing with what ran.
+  auto a = random<double>({{"y", 8}, {"x", 8}}, {{"y", 2}, {"x", 2}}, 3);
+  auto r = a.chunk({{"y", 3}, {"x", 4}});
+  auto tg = graph::build_task_graph(graph::fuse_elementwise({r.layer()}), {});
+  const auto& out = tg.output_tasks[0];  // per output chunk, C order over (3, 2) chunks
+  auto prio = [&](std::size_t chunk) { return tg.unit_priority[tg.unit_of_task[out[chunk]]]; };
+  EXPECT_LT(prio(0), prio(2));  // (0, 0) first
+  EXPECT_LT(prio(2), prio(1));  // then (1, 0), not (0, 1)
+  EXPECT_LT(prio(1), prio(3));  // then output order again: nothing started shares with (2, 0)
+  EXPECT_LT(prio(3), prio(4));  // (1, 1) started by (0, 1) (input row 1) goes before (2, 0)
+  // Still a valid depth-first order: every unit once, inputs before their consumers.
+  std::vector<std::uint32_t> seen(tg.num_units(), 0);
+  for (auto p : tg.unit_priority) {
+    ASSERT_LT(p, tg.num_units());
+    ++seen[p];
+  }
+  for (auto s : seen) EXPECT_EQ(s, 1u);
+  for (std::size_t u = 0; u < tg.num_units(); ++u)
+    for (auto d = tg.unit_dep_begin[u]; d < tg.unit_dep_begin[u + 1]; ++d)
+      EXPECT_LT(tg.unit_priority[tg.unit_deps[d]], tg.unit_priority[u]);
+}
+
 TEST(Dot, LayerAndTaskViews) {
   auto a = ones<double>({{"x", 4}}, {{"x", 2}});
   auto m = (a + 1.0).mean();

@@ -397,6 +397,32 @@ TEST_F(RasterTest, AReplacedFileIsNotReadFromTheOldTiles) {
   }).join();
 }
 
+TEST(TileCache, TilesReadInFullGoBeforeTilesStillWanted) {
+  raster::clear_tile_cache();
+  raster::set_tile_cache_capacity(3 * 100);
+  int decodes = 0;
+  auto get = [&](std::int64_t col, std::int64_t pixels) {
+    return raster::cached_tile(raster::TileKey{"test", col, 0}, 100, [&](std::byte*) { ++decodes; },
+                               raster::TileUse{pixels, 64});
+  };
+  get(0, 32);  // half read: a neighbouring window wants the rest
+  get(1, 64);  // read in full
+  get(2, 64);
+  get(3, 16);  // evicts 1 (done, least recently used), not 0 (older, but still wanted)
+  get(4, 16);  // evicts 2
+  EXPECT_EQ(decodes, 5);
+  get(0, 32);  // the rest of tile 0: served from the cache, and now done
+  EXPECT_EQ(decodes, 5);
+  get(5, 16);  // evicts 0 (done) before 3 and 4
+  get(3, 16);
+  get(4, 16);
+  EXPECT_EQ(decodes, 6);
+  get(0, 64);
+  EXPECT_EQ(decodes, 7);
+  raster::set_tile_cache_capacity(std::size_t{64} << 20);
+  raster::clear_tile_cache();
+}
+
 TEST(TileCache, LeastRecentlyUsedGoFirstAndFailuresAreNotKept) {
   raster::clear_tile_cache();
   raster::set_tile_cache_capacity(3 * 100);

@@ -234,10 +234,16 @@ void eval_cast(DType from, DType to, const void* a, void* out, std::int64_t n) {
 }
 
 void eval_where(DType dtype, const void* c, const void* a, const void* b, void* out, std::int64_t n) {
-  // Byte-wise select by element size keeps this to four instantiations.
-  const bool* cond = static_cast<const bool*>(c);
-  auto sel = [&](auto* o, const auto* x, const auto* y) {
-    for (std::int64_t i = 0; i < n; ++i) o[i] = cond[i] ? x[i] : y[i];
+  // Byte-wise select by element size keeps this to four instantiations. Both sides are loaded and
+  // the select is done on the bits with a mask, so the loop vectorises (`cond[i] ? x[i] : y[i]`
+  // stayed a scalar loop with a branch per element: ~3 % of the NDVI demo's CPU in the clip's where).
+  const auto* cond = static_cast<const std::uint8_t*>(c);  // bools are stored as 0 or 1
+  auto sel = [&](auto* __restrict o, const auto* __restrict x, const auto* __restrict y) {
+    using U = std::remove_cvref_t<decltype(*x)>;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const U mask = static_cast<U>(U{0} - static_cast<U>(cond[i]));
+      o[i] = static_cast<U>(y[i] ^ ((x[i] ^ y[i]) & mask));
+    }
   };
   switch (itemsize(dtype)) {
     case 1: return sel(static_cast<std::uint8_t*>(out), static_cast<const std::uint8_t*>(a), static_cast<const std::uint8_t*>(b));
