@@ -332,10 +332,10 @@ void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk&
   } trim_after{local};
   // Chunks bigger than kPerThreadMax (an 80 MiB "auto" chunk) use the array's scratch pools: their
   // buffers serve chunk after chunk without fresh pages, and go when the array's writes are over
-  // (kept per thread, they would outlive the write). NDVI demo (medium, 2 workers, loaded VM):
-  // page faults 765-780k -> 507-568k, CPU -0.4..0.8 s, but peak RSS 576-598 -> 671-695 MiB: the
-  // buffers stay resident between the writes of a run (idle 50 ms instead of 2 s: 690-713k faults,
-  // 603-619 MiB).
+  // (kept per thread, they would outlive the write). NDVI demo (medium, 2 workers, loaded VM,
+  // interleaved runs): page faults 765-784k -> 553-618k, peak RSS 571-612 -> 608-628 MiB with one
+  // idle buffer per pool; keeping one per thread: 507-595k faults but 671-724 MiB (idle buffers
+  // stay resident between the writes of a run); freeing them after 50 ms idle: 690-713k, 603-619.
   std::optional<detail::ScratchPool::Lease> packed_lease, encoded_lease;
   const bool pooled = pipeline_->decoded_nbytes() > kPerThreadMax;
   const std::size_t room = with_codec_room(pipeline_->decoded_nbytes());

@@ -26,6 +26,10 @@ void ScratchPool::give(Bytes b) {
   std::lock_guard lock(mutex_);
   const auto now = Clock::now();
   release_idle(now, freed);
+  if (idle_.size() >= kMaxIdleBuffers) {
+    freed.push_back(std::move(b));  // freed after the lock is released
+    return;
+  }
   idle_.push_back({std::move(b), now});
 }
 

@@ -5,9 +5,10 @@
 // demo padded every edge chunk into one (36 % of its page faults, ~1 GB of zeroing). Small
 // buffers stay per thread (array.cpp), but a per-thread buffer of 80 MiB would stay resident after
 // the write is over, so big ones live here instead, bounded:
-//   - as many buffers as were leased at once (a lease returns its buffer when it ends), so at most
-//     threads x (padded chunk + its encoding) bytes, which each write held anyway; but they stay
-//     resident between the writes of a run, which raises the peak RSS (figures in array.cpp);
+//   - one idle buffer at most: a lease returns its buffer when it ends, and a buffer returned
+//     while another one waits is freed. Kept idle buffers are resident between the writes of a
+//     run and raise the peak RSS; keeping one per thread instead of one in all saved a few more
+//     page faults for much more memory (figures in array.cpp);
 //   - a buffer idle for kMaxIdle is freed at the next take or give;
 //   - all are freed with the pool, i.e. when the array (held by the run's write ops) goes.
 #pragma once
@@ -24,6 +25,7 @@ class ScratchPool {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr Clock::duration kMaxIdle = std::chrono::seconds(2);
+  static constexpr std::size_t kMaxIdleBuffers = 1;
 
   class Lease {
    public:
