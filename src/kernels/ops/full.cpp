@@ -1,7 +1,10 @@
 // Op "full": a chunk filled with one value (zeros, ones, full, and the constant chunks of any
 // layer: a clip's chunks outside the polygon, a stack's chunks no footprint reaches, what folds
-// from them). Chunks are read-only once made, so chunks of one shape share one filled buffer: the
-// NDVI demo's 204 constant 8 MiB chunks cost one fill per shape instead of 1.6 GB of fills.
+// from them). Chunks are read-only once made, so every chunk of a layer is a view of one filled
+// buffer, the largest the layer has needed (all its elements hold the value, so any shape of at
+// most that many elements reads a prefix of it): the NDVI demo's constant 8 MiB chunks cost one
+// fill per layer instead of 1.6 GB of fills. (Keeping the last two shapes instead refilled fresh
+// pages whenever a clipped grid's edge chunks of up to nine shapes came in turn.)
 #include <fmt/format.h>
 #include <mutex>
 #include <vector>
@@ -15,11 +18,8 @@ namespace {
 struct Prepared {
   double f = 0;
   std::int64_t i = 0;
-  // The chunks made most recently, one per shape (a layer's chunks have few shapes: interior and
-  // edges). A few only, so memory held stays a few chunks whatever the grid.
-  static constexpr std::size_t kKept = 2;
   mutable std::mutex mutex;
-  mutable std::vector<Chunk> made;
+  mutable std::shared_ptr<const Chunk> filled;  // one flat buffer holding the value
 };
 
 std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignature& sig) {
@@ -34,23 +34,27 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
 
 Chunk run(const TaskContext& ctx) {
   const auto& p = ctx.params<Prepared>();
-  const Shape shape = ctx.shape();
+  Shape shape = ctx.shape();
+  const std::int64_t n = shape_size(shape);
+  std::shared_ptr<const Chunk> filled;
   {
     std::lock_guard lock(p.mutex);
-    for (const Chunk& c : p.made)
-      if (c.shape() == shape) return c;
+    filled = p.filled;
   }
-  Chunk out = Chunk::allocate(ctx.out_dtype, shape);
-  visit_dtype(ctx.out_dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    T v = is_float(ctx.out_dtype) ? static_cast<T>(p.f) : static_cast<T>(p.i);
-    auto values = out.mutable_values<T>();
-    std::fill(values.begin(), values.end(), v);
-  });
-  std::lock_guard lock(p.mutex);
-  if (p.made.size() == Prepared::kKept) p.made.erase(p.made.begin());
-  p.made.push_back(out);
-  return out;
+  if (!filled || filled->dtype() != ctx.out_dtype || filled->size() < n) {
+    Chunk flat = Chunk::allocate(ctx.out_dtype, Shape{n});
+    visit_dtype(ctx.out_dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T v = is_float(ctx.out_dtype) ? static_cast<T>(p.f) : static_cast<T>(p.i);
+      auto values = flat.mutable_values<T>();
+      std::fill(values.begin(), values.end(), v);
+    });
+    filled = std::make_shared<const Chunk>(std::move(flat));
+    std::lock_guard lock(p.mutex);
+    if (!p.filled || p.filled->dtype() != ctx.out_dtype || p.filled->size() < n) p.filled = filled;
+  }
+  if (n == 0) return Chunk::allocate(ctx.out_dtype, std::move(shape));
+  return Chunk::wrap(ctx.out_dtype, std::move(shape), filled, filled->raw());
 }
 
 const OpRegistration kRegister{OpDef{"full", prepare, run, false, same_params_window}};
