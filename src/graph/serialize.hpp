@@ -1,6 +1,7 @@
 // Layer graphs as plain JSON, so a graph built in one process runs in another (the distributed
 // runtime ships exactly this; DESIGN.md roadmap 5). Layers keep their keys: the receiver's
-// TaskGraph is the sender's, task for task.
+// TaskGraph is the sender's, task for task, except that layers the sender held as distinct
+// objects with one key (the same computation built twice) arrive as one layer.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <vector>
