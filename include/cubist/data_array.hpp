@@ -91,7 +91,7 @@ struct SelOptions {
 
 struct ComputeOptions {
   unsigned num_threads = 0;  // 0: the shared pool (CUBIST_NUM_THREADS or one per core)
-  bool optimize = true;      // fuse elementwise chains and blockwise sequences
+  bool optimize = true;      // merge equal layers, push selections into reads, fuse chains, fold constants
   bool progress = false;     // a progress bar on stderr
   // "tcp://host:port" of `cubist scheduler`: run there instead of in-process (num_threads is then
   // the workers' business). Paths in the graph (Zarr stores) must be ones the workers can reach.

@@ -59,7 +59,8 @@ void DataArray::visualize(const std::string& path, const VisualizeOptions& optio
   if (ext != "dot" && ext != "gv" && ext != "svg" && ext != "png" && ext != "pdf")
     throw ValueError(fmt::format("visualize: '{}' should end in .dot, .gv, .svg, .png or .pdf", path));
   std::vector<graph::LayerPtr> outputs{layer_};
-  if (options.optimize_graph) outputs = graph::fuse_elementwise(graph::push_down_windows(outputs, kernels::window_source));
+  if (options.optimize_graph)
+    outputs = graph::fuse_elementwise(graph::push_down_windows(graph::merge_equal_layers(outputs), kernels::window_source));
   std::string dot;
   bool by_layer = options.by_layer.value_or(num_tasks() > options.max_tasks);
   if (by_layer) dot = graph::layers_to_dot(outputs);

@@ -32,3 +32,15 @@ using SourceWindowFn = std::function<std::optional<Params>(const Layer& source, 
 std::vector<LayerPtr> push_down_windows(const std::vector<LayerPtr>& outputs, const SourceWindowFn& window_source);
 
 }  // namespace cubist::graph
+
+namespace cubist::graph {
+
+// Common subexpressions: layers with the same key compute the same chunks (the key hashes op,
+// params, input keys, deps, grid and dtype), so each key is kept once and every consumer reads
+// that one layer. User code and the openEO evaluator build equal layers as separate objects
+// (`cube.sel(band="red")` written twice); without this the runtime computes them twice and
+// fusion inlines each copy. Values are identical; run first, so the other passes see the true
+// consumer counts.
+std::vector<LayerPtr> merge_equal_layers(const std::vector<LayerPtr>& outputs);
+
+}  // namespace cubist::graph
