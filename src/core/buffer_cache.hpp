@@ -9,11 +9,11 @@
 //     cached pages are reused before any new page is mapped: mapped plus cached bytes never
 //     exceed the peak of live bytes (NDVI demo: resizing one cached buffer with mremap, the
 //     policy before, faulted ~500 MiB of fresh pages per run while it shrank others);
-//   - for smaller (malloc'd) buffers, a miss (no cached buffer of that size) first releases cached
-//     buffers, oldest first, until as many bytes as requested are released or only `floor` bytes
-//     stay cached: mapped plus cached bytes then never exceed the peak of live chunk bytes plus
-//     `floor` (and one buffer's rounding), so beyond a small floor the cache only holds memory the
-//     process already had at its peak. The floor keeps a pipeline's few recurring odd sizes from being released by every
+//   - for smaller (malloc'd) buffers, a miss (no cached buffer of that size) first releases cached buffers, oldest first, until
+//     as many bytes as requested are released or only `floor` bytes stay cached: mapped plus
+//     cached bytes then never exceed the peak of live chunk bytes plus `floor` (and one buffer's
+//     rounding), so beyond a small floor the cache only holds memory the process already had at
+//     its peak. The floor keeps a pipeline's few recurring odd sizes from being released by every
 //     miss of another size (the NDVI demo faulted 25% more pages without it);
 //   - buffers idle longer than `max_idle` are released on the next call;
 //   - never more than `cap` bytes are cached.
