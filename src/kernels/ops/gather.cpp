@@ -7,7 +7,6 @@
 #include <cstring>
 #include <fmt/format.h>
 
-#include "core/chunk_pages.hpp"
 #include "cubist/error.hpp"
 #include "kernels/op_registry.hpp"
 #include "kernels/strided.hpp"
@@ -69,9 +68,7 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
 
 // Copies the part of output chunk `out` that input chunk `in` supplies (inputs never overlap in
 // what they supply, so the order in which they are added does not matter); returns the bytes copied.
-// `sparse`: `out` is a Chunk::sparse_zeros being assembled, whose pages are backed with recycled
-// ones just before this input writes them (every output element is written by exactly one input).
-std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput& in, Chunk& out, bool sparse) {
+std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput& in, Chunk& out) {
   const std::size_t item = itemsize(ctx.out_dtype);
   const auto out_strides = c_strides(out.shape());
   const std::size_t out_rank = out.rank();
@@ -94,14 +91,6 @@ std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput
       if (s >= lo && s < hi) pairs[o].emplace_back(j * out_strides[o], (s - lo) * in_strides[a]);
     }
     if (pairs[o].empty()) return 0;
-  }
-  if (sparse) {  // the span of output bytes this input writes (increasing positions per axis)
-    std::int64_t first = 0, last = 0;
-    for (const auto& axis : pairs) {
-      first += axis.front().first;
-      last += axis.back().first;
-    }
-    detail::back_unwritten_pages(out, static_cast<std::size_t>(first) * item, static_cast<std::size_t>(last + 1) * item);
   }
   auto* dst = static_cast<std::byte*>(out.mutable_raw());
   const auto* from = static_cast<const std::byte*>(src.raw()) + static_cast<std::size_t>(fixed) * item;
@@ -138,24 +127,22 @@ std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput
   }
 }
 
-std::size_t add_inputs(const TaskContext& ctx, Chunk& out, bool sparse) {
+std::size_t add_inputs(const TaskContext& ctx, Chunk& out) {
   std::size_t copied = 0;
-  for (const auto& in : ctx.inputs) copied += add_input(ctx.params<Prepared>(), ctx, in, out, sparse);
+  for (const auto& in : ctx.inputs) copied += add_input(ctx.params<Prepared>(), ctx, in, out);
   return copied;
 }
 
 // Streaming form (OpDef::accumulate): the output is allocated when the first input arrives, as
-// sparse pages, so a chunk being filled is resident only as far as it has been written; the pages
-// each input writes come from freed chunk buffers where the cache has them (fresh ones faulted
-// ~800 MiB of zeroed pages per NDVI demo run).
+// sparse pages, so a chunk being filled is resident only as far as it has been written.
 std::size_t accumulate(const TaskContext& ctx, Chunk& out) {
   if (out.empty()) out = Chunk::sparse_zeros(ctx.out_dtype, ctx.shape());
-  return add_inputs(ctx, out, true);
+  return add_inputs(ctx, out);
 }
 
 Chunk run(const TaskContext& ctx) {
   Chunk out = Chunk::allocate(ctx.out_dtype, ctx.shape());
-  add_inputs(ctx, out, false);
+  add_inputs(ctx, out);
   return out;
 }
 
