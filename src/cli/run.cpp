@@ -67,7 +67,7 @@ void add_openeo_commands(CLI::App& app) {
   c.run->add_option("--output,-o", c.options.output, "where save_result writes (a Zarr store, .nc or .tif file; replaced when it exists)")->required();
   auto* workers = c.run->add_option("--workers", c.options.workers, "worker threads (0: one per core)")->check(CLI::NonNegativeNumber);
   c.run->add_option("--scheduler", c.options.scheduler,
-                    "tcp://HOST:PORT of `cubist scheduler`: compute on that cluster (ZARR outputs; the workers must see --output's file system)")
+                    "tcp://HOST:PORT of `cubist scheduler`: compute on that cluster (a ZARR output is written by the workers, which must see --output's file system; GTiff/netCDF are gathered and written here)")
       ->excludes(workers);
   c.run->add_option("--token-file", c.token_file, "the cluster's token (default: $CUBIST_TOKEN, else the file `cubist scheduler` wrote)");
   c.run->add_option("--stac-url", c.options.stac_url, "the STAC API load_collection reads (default: $CUBIST_STAC_URL)");

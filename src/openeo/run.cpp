@@ -76,12 +76,6 @@ void write_zarr(const DataArray& cube, const std::string& path, const RunOptions
 RunResult run_process_graph(const nlohmann::json& doc, const RunOptions& options) {
   if (options.output.empty()) throw ValueError("no output path given (--output)");
   const Outcome o = evaluate(doc, options);
-  // GTiff and netCDF files are written by this process's own writers (chunk_sink.hpp registers
-  // them in-process), which no worker of a cluster can reach: refused before anything runs.
-  if (!options.scheduler.empty() && o.save.format != "ZARR")
-    throw ValueError(fmt::format("save_result format {} cannot be written on the cluster at {}: with --scheduler "
-                                 "only ZARR outputs are supported (run without --scheduler for {})",
-                                 o.save.format, options.scheduler, o.save.format));
   const fs::path out(options.output);
   const fs::path tmp = out.parent_path() / fmt::format(".{}.partial-{}", out.filename().string(), ::getpid());
   std::error_code ec;
@@ -90,10 +84,22 @@ RunResult run_process_graph(const nlohmann::json& doc, const RunOptions& options
     ComputeOptions compute;
     compute.num_threads = options.workers;
     compute.progress = options.progress;
+    // GTiff and netCDF are written by this process's own writers (chunk_sink.hpp registers them
+    // in-process, out of any worker's reach): on a cluster the cube is computed there, its chunks
+    // gathered here (the whole result in this process's memory) and the file written from them.
+    DataArray cube = o.cube;
+    if (!options.scheduler.empty() && o.save.format != "ZARR") {
+      ComputeOptions cluster;
+      cluster.scheduler = options.scheduler;
+      cluster.token = options.token;
+      cluster.progress = options.progress;
+      cube = o.cube.persist(cluster);
+      compute.progress = false;
+    }
     if (o.save.format == "GTIFF") {
-      write_gtiff(o.cube, tmp.string(), compute);
+      write_gtiff(cube, tmp.string(), compute);
     } else if (o.save.format == "NETCDF") {
-      write_netcdf(o.cube, tmp.string(), compute);
+      write_netcdf(cube, tmp.string(), compute);
     } else {
       write_zarr(o.cube, tmp.string(), options);
     }

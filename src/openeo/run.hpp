@@ -15,8 +15,9 @@ struct RunOptions {
   std::string output;    // the file or store to write
   std::string stac_url;  // load_collection's STAC API ("" -> CUBIST_STAC_URL)
   unsigned workers = 0;  // 0: the shared pool
-  // "tcp://host:port" of `cubist scheduler`: the Zarr write runs on that cluster (whose workers
-  // must see the output's file system); GTiff and netCDF outputs are refused with it.
+  // "tcp://host:port" of `cubist scheduler`: computed on that cluster. A Zarr output is written by
+  // the workers (they must see its file system); GTiff and netCDF are gathered here and written
+  // by this process.
   std::string scheduler;
   std::string token;  // the cluster's token ("" -> $CUBIST_TOKEN, else the default token file)
   bool progress = false;

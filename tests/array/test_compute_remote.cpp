@@ -14,6 +14,8 @@
 #include "runtime/distributed/scheduler.hpp"
 #include "runtime/distributed/worker.hpp"
 
+#include "../test_support/running_node.hpp"
+
 using namespace cubist;
 namespace dist = cubist::runtime::distributed;
 namespace fs = std::filesystem;
@@ -23,19 +25,7 @@ namespace {
 const std::string kToken = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
 template <class Node>
-struct Running {
-  std::unique_ptr<Node> node;
-  std::atomic<bool> stop{false};
-  std::thread thread;
-  explicit Running(std::unique_ptr<Node> n) : node(std::move(n)) {
-    thread = std::thread([this] { node->run(stop); });
-  }
-  ~Running() { halt(); }
-  void halt() {
-    stop = true;
-    if (thread.joinable()) thread.join();
-  }
-};
+using Running = cubist::test_support::RunningNode<Node>;
 
 class ComputeRemote : public ::testing::Test {
  protected:

@@ -20,6 +20,8 @@
 #include "runtime/distributed/worker.hpp"
 #include "runtime/local_scheduler.hpp"
 
+#include "../test_support/running_node.hpp"
+
 using namespace cubist;
 namespace dist = cubist::runtime::distributed;
 
@@ -57,30 +59,8 @@ DataArray slow(std::int64_t n, std::int64_t chunk, std::int64_t bad, std::int64_
   return DataArray::from_layer(graph::make_layer(std::move(spec)), {"x"});
 }
 
-// A thread running a scheduler or worker until stopped.
 template <class Node>
-struct Running {
-  std::unique_ptr<Node> node;
-  std::atomic<bool> stop{false};
-  std::thread thread;
-  std::string error;
-  std::atomic<bool> finished{false};
-  explicit Running(std::unique_ptr<Node> n) : node(std::move(n)) {
-    thread = std::thread([this] {
-      try {
-        node->run(stop);
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
-      finished = true;
-    });
-  }
-  ~Running() { halt(); }
-  void halt() {
-    stop = true;
-    if (thread.joinable()) thread.join();
-  }
-};
+using Running = cubist::test_support::RunningNode<Node>;
 
 class Cluster : public ::testing::Test {
  protected:
