@@ -12,6 +12,7 @@
 #include "graph/task_graph.hpp"
 #include "kernels/op_registry.hpp"
 #include "runtime/local_scheduler.hpp"
+#include "../test_support/bit_identical.hpp"
 
 using namespace cubist;
 using nlohmann::json;
@@ -78,13 +79,8 @@ void expect_same_task_graph(const graph::TaskGraph& a, const graph::TaskGraph& b
 void expect_same_chunks(const std::vector<std::vector<Chunk>>& a, const std::vector<std::vector<Chunk>>& b) {
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t o = 0; o < a.size(); ++o) {
-    ASSERT_EQ(a[o].size(), b[o].size());
-    for (std::size_t i = 0; i < a[o].size(); ++i) {
-      const Chunk x = a[o][i].contiguous(), y = b[o][i].contiguous();
-      ASSERT_EQ(x.dtype(), y.dtype());
-      ASSERT_EQ(x.shape(), y.shape());
-      EXPECT_EQ(std::memcmp(x.raw(), y.raw(), x.nbytes()), 0) << "output " << o << " chunk " << i;
-    }
+    SCOPED_TRACE("output " + std::to_string(o));
+    test_support::expect_bit_identical(a[o], b[o]);
   }
 }
 

@@ -21,6 +21,7 @@
 #include "runtime/local_scheduler.hpp"
 
 #include "../test_support/running_node.hpp"
+#include "../test_support/bit_identical.hpp"
 
 using namespace cubist;
 namespace dist = cubist::runtime::distributed;
@@ -110,15 +111,7 @@ class Cluster : public ::testing::Test {
   std::vector<std::unique_ptr<Running<dist::Worker>>> workers_;
 };
 
-void expect_bit_identical(const std::vector<Chunk>& a, const std::vector<Chunk>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i].dtype(), b[i].dtype()) << "chunk " << i;
-    ASSERT_EQ(a[i].shape(), b[i].shape()) << "chunk " << i;
-    Chunk x = a[i].contiguous(), y = b[i].contiguous();
-    EXPECT_EQ(std::memcmp(x.raw(), y.raw(), x.nbytes()), 0) << "chunk " << i;
-  }
-}
+using cubist::test_support::expect_bit_identical;
 
 DataArray cube() {
   return random<double>({{"t", 6}, {"y", 40}, {"x", 30}}, {{"t", 2}, {"y", 16}, {"x", 16}}, 3) * 10.0 - 2.0;

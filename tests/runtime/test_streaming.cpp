@@ -10,6 +10,7 @@
 #include "graph/task_graph.hpp"
 #include "runtime/local_scheduler.hpp"
 #include "runtime/thread_pool.hpp"
+#include "../test_support/bit_identical.hpp"
 
 using namespace cubist;
 
@@ -32,16 +33,7 @@ Outcome execute(const DataArray& a, bool stream, std::size_t threads = 2, std::i
   return o;
 }
 
-// Same shapes, dtypes and bytes (NaN payloads included) chunk by chunk.
-void expect_bit_identical(const std::vector<Chunk>& a, const std::vector<Chunk>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i].dtype(), b[i].dtype()) << "chunk " << i;
-    ASSERT_EQ(a[i].shape(), b[i].shape()) << "chunk " << i;
-    Chunk x = a[i].contiguous(), y = b[i].contiguous();
-    EXPECT_EQ(std::memcmp(x.raw(), y.raw(), x.nbytes()), 0) << "chunk " << i;
-  }
-}
+using cubist::test_support::expect_bit_identical;
 
 // (t, y, x) = (7, 23, 19) in (2, 5, 4) chunks, edge chunks on every axis, with NaN chunks 1 and 5
 // marked constant (their tasks read nothing), cast to `dtype`.
