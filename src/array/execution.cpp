@@ -60,12 +60,13 @@ Chunk assemble_chunks(const std::vector<Chunk>& chunks, const ChunkGrid& grid, D
   return out;
 }
 
+std::vector<graph::LayerPtr> optimize_layers(const std::vector<graph::LayerPtr>& outputs) {
+  return graph::fuse_elementwise(graph::push_down_windows(graph::merge_equal_layers(outputs), kernels::window_source));
+}
+
 std::vector<std::vector<Chunk>> run_layers(const std::vector<graph::LayerPtr>& outputs, const ComputeOptions& options,
                                            ComputeStats* stats) {
-  std::vector<graph::LayerPtr> layers =
-      options.optimize
-          ? graph::fuse_elementwise(graph::push_down_windows(graph::merge_equal_layers(outputs), kernels::window_source))
-          : outputs;
+  const std::vector<graph::LayerPtr> layers = options.optimize ? optimize_layers(outputs) : outputs;
   // optimize=false runs the graph exactly as built: no fusion, no constant folding.
   const graph::TaskGraphOptions graph_options{.fuse = options.optimize, .fold_constants = options.optimize};
   if (!options.scheduler.empty()) {

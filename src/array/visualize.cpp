@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include "array/builder.hpp"
+#include "array/execution.hpp"
 #include "cubist/error.hpp"
 #include "graph/dot.hpp"
-#include "graph/optimize.hpp"
-#include "kernels/op_registry.hpp"
+#include "graph/task_graph.hpp"
 
 namespace cubist {
 namespace {
@@ -59,8 +59,7 @@ void DataArray::visualize(const std::string& path, const VisualizeOptions& optio
   if (ext != "dot" && ext != "gv" && ext != "svg" && ext != "png" && ext != "pdf")
     throw ValueError(fmt::format("visualize: '{}' should end in .dot, .gv, .svg, .png or .pdf", path));
   std::vector<graph::LayerPtr> outputs{layer_};
-  if (options.optimize_graph)
-    outputs = graph::fuse_elementwise(graph::push_down_windows(graph::merge_equal_layers(outputs), kernels::window_source));
+  if (options.optimize_graph) outputs = optimize_layers(outputs);
   std::string dot;
   bool by_layer = options.by_layer.value_or(num_tasks() > options.max_tasks);
   if (by_layer) dot = graph::layers_to_dot(outputs);
