@@ -292,8 +292,10 @@ WriteMode parse_write_mode(std::string_view mode);         // ValueError on anyt
 
 class ZarrWriter {
  public:
-  // "w": existing Zarr content under the store is removed (a non-empty directory that is not a
-  // Zarr store is refused); "w-": cubist::Error if a store exists; "a": opens or creates.
+  // "w": existing Zarr content under the store is removed (a non-empty directory that is neither
+  // a Zarr store nor a store whose writing did not finish is refused); "w-": cubist::Error if a
+  // store exists; "a": opens or creates. A new store holds the key ".cubist-incomplete" until
+  // commit(), so a write that died half way can be overwritten with "w".
   ZarrWriter(std::shared_ptr<Store> store, WriteMode mode, int zarr_format = 2, bool consolidated = true);
   ZarrWriter(std::string_view path, WriteMode mode, int zarr_format = 2, bool consolidated = true);
 

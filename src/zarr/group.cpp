@@ -171,6 +171,11 @@ WriteMode parse_write_mode(std::string_view mode) {
 }
 
 namespace {
+// Written before the first chunk of a new store and erased after its metadata: a write that died
+// half way leaves a directory that "w" may replace (it is ours), while nothing advertises it as a
+// Zarr store. Zarr readers ignore unknown keys.
+constexpr const char* kIncompleteMarker = ".cubist-incomplete";
+
 bool has_zarr_metadata(const Store& s) {
   for (const char* k : {".zgroup", ".zmetadata", "zarr.json", ".zarray"})
     if (s.exists(k)) return true;
@@ -192,7 +197,7 @@ ZarrWriter::ZarrWriter(std::shared_ptr<Store> store, WriteMode mode, int zarr_fo
       if (!empty) throw Error(fmt::format("zarr: '{}' already exists (mode \"w-\" refuses to overwrite)", store_->describe()));
       break;
     case WriteMode::Overwrite:
-      if (!empty && !is_zarr)
+      if (!empty && !is_zarr && !store_->exists(kIncompleteMarker))
         throw Error(fmt::format("zarr: refusing to overwrite '{}': it is not empty and not a Zarr store", store_->describe()));
       // Un-advertise first (consolidated metadata, then group metadata), then remove everything.
       for (const char* k : {".zmetadata", "zarr.json", ".zgroup"}) store_->erase(k);
@@ -210,6 +215,8 @@ ZarrWriter::ZarrWriter(std::shared_ptr<Store> store, WriteMode mode, int zarr_fo
       }
       break;
   }
+  if (mode != WriteMode::Append || !is_zarr)
+    store_->set(kIncompleteMarker, std::string_view("cubist is writing this store; it is complete when this file is gone\n"));
 }
 
 std::shared_ptr<const ZarrArray> ZarrWriter::create_array(const std::string& name, ArrayMetadata metadata) {
@@ -315,6 +322,7 @@ void ZarrWriter::commit() {
       root["consolidated_metadata"] = {{"kind", "inline"}, {"must_understand", false}, {"metadata", inline_meta}};
     store_->set("zarr.json", dump_json(root));  // last
   }
+  store_->erase(kIncompleteMarker);  // no-op when appending to a finished store
 }
 
 }  // namespace cubist::zarr

@@ -70,6 +70,27 @@ TEST(ZarrGroup, Modes) {
   expect_error<ValueError>([] { parse_write_mode("r+"); }, {"r+"});
 }
 
+TEST(ZarrGroup, AWriteThatDiedIsNotAStoreButCanBeOverwritten) {
+  TempDir dir;
+  auto p = dir / "x.zarr";
+  {  // chunks written, commit() never reached
+    ZarrWriter w(p.string(), WriteMode::Overwrite);
+    auto d = w.create_array("data", default_array_metadata({"y"}, {4}, {2}, DType::Float32));
+    d->write_chunk(0, iota_chunk<float>({2}));
+  }
+  EXPECT_TRUE(std::filesystem::exists(p / ".cubist-incomplete"));
+  expect_error<KeyError>([&] { ZarrGroup::open(p.string()); }, {"x.zarr"});
+  expect_error<Error>([&] { ZarrWriter(p.string(), WriteMode::CreateOnly); }, {"w-"});
+  expect_error<Error>([&] { ZarrWriter(p.string(), WriteMode::Append); }, {"not a Zarr store"});
+  write_dataset(p, WriteMode::Overwrite, 2);
+  EXPECT_FALSE(std::filesystem::exists(p / ".cubist-incomplete"));
+  EXPECT_FALSE(std::filesystem::exists(p / "data" / "0"));  // the dead write's chunk is gone
+  EXPECT_EQ(ZarrGroup::open(p.string()).array_names(), (std::vector<std::string>{"data", "time"}));
+  // Appending to a finished store leaves no marker behind either.
+  ZarrWriter(p.string(), WriteMode::Append).commit();
+  EXPECT_FALSE(std::filesystem::exists(p / ".cubist-incomplete"));
+}
+
 TEST(ZarrGroup, AppendAlongADimension) {
   TempDir dir;
   auto p = dir / "x.zarr";
