@@ -52,6 +52,16 @@ Outcome evaluate(const nlohmann::json& doc, const RunOptions& options) {
   return o;
 }
 
+// The run's threads, progress bar and (when given) cluster, as the array API takes them.
+ComputeOptions compute_options(const RunOptions& options) {
+  ComputeOptions c;
+  c.num_threads = options.workers;
+  c.progress = options.progress;
+  c.scheduler = options.scheduler;
+  c.token = options.token;
+  return c;
+}
+
 }  // namespace
 
 DataArray graph_result(const nlohmann::json& doc, const RunOptions& options) { return evaluate(doc, options).cube; }
@@ -66,10 +76,7 @@ void write_zarr(const DataArray& cube, const std::string& path, const RunOptions
   Dataset ds({{"data", data}});
   ToZarrOptions zo;
   zo.mode = "w";
-  zo.compute.num_threads = options.workers;
-  zo.compute.progress = options.progress;
-  zo.compute.scheduler = options.scheduler;
-  zo.compute.token = options.token;
+  zo.compute = compute_options(options);
   to_zarr(ds, path, zo);
 }
 
@@ -81,19 +88,14 @@ RunResult run_process_graph(const nlohmann::json& doc, const RunOptions& options
   std::error_code ec;
   fs::remove_all(tmp, ec);
   try {
-    ComputeOptions compute;
-    compute.num_threads = options.workers;
-    compute.progress = options.progress;
     // GTiff and netCDF are written by this process's own writers (chunk_sink.hpp registers them
     // in-process, out of any worker's reach): on a cluster the cube is computed there, its chunks
     // gathered here (the whole result in this process's memory) and the file written from them.
+    ComputeOptions compute = compute_options(options);
+    compute.scheduler.clear();
     DataArray cube = o.cube;
     if (!options.scheduler.empty() && o.save.format != "ZARR") {
-      ComputeOptions cluster;
-      cluster.scheduler = options.scheduler;
-      cluster.token = options.token;
-      cluster.progress = options.progress;
-      cube = o.cube.persist(cluster);
+      cube = o.cube.persist(compute_options(options));
       compute.progress = false;
     }
     if (o.save.format == "GTIFF") {
