@@ -7,7 +7,8 @@
 namespace cubist {
 
 // The layers as compute() runs them: equal layers merged, selections pushed into the reads,
-// elementwise chains fused (visualize draws the same).
+// elementwise chains fused, Sources read row by row inside their one elementwise consumer
+// (visualize draws the same).
 std::vector<graph::LayerPtr> optimize_layers(const std::vector<graph::LayerPtr>& outputs);
 // Runs the graphs of several outputs in one go (shared inputs computed once).
 std::vector<std::vector<Chunk>> run_layers(const std::vector<graph::LayerPtr>& outputs, const ComputeOptions& options,

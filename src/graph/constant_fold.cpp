@@ -179,7 +179,8 @@ std::vector<LayerConstants> fold_constant_chunks(const std::vector<const Layer*>
     }
     if (!constant_inputs) continue;
     const core::Expression expr = core::Expression::from_json(l.params.at("expr"));
-    std::vector<std::optional<double>> values(l.inputs.size());
+    // Slots past the layer's inputs are Sources it reads itself (inline_sources): never known here.
+    std::vector<std::optional<double>> values(std::max<std::size_t>(l.inputs.size(), static_cast<std::size_t>(expr.num_inputs())));
     for (std::int64_t c = 0; c < l.grid.total_chunks(); ++c) {
       if (lc.chunk[static_cast<std::size_t>(c)]) continue;
       const auto idx = l.grid.unravel(c);

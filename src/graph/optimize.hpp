@@ -31,6 +31,19 @@ using SourceWindowFn = std::function<std::optional<Params>(const Layer& source, 
 // carried over. Values are identical with and without the rewrite.
 std::vector<LayerPtr> push_down_windows(const std::vector<LayerPtr>& outputs, const SourceWindowFn& window_source);
 
+// True when a Source layer's op can produce its chunks row by row (kernels::source_reads_rows).
+using SourceRowsFn = std::function<bool(const Layer& source)>;
+
+// Source inlining, after fuse_elementwise: an elementwise layer reads the Sources that nothing else
+// needs (and that it reads 1:1, chunk for chunk) row by row while its program runs, instead of
+// their chunks being computed, held and read back (the NDVI's two band reads: 2 x 8 MiB written
+// and read again per chunk). The inlined Sources go into the layer's params ("sources": op,
+// params, dtype and constant chunks each; the program reads them as the slots after the
+// remaining inputs, a constant chunk as its value without reading). The
+// chunks the task graph would have folded to constants through the inlined Sources' constant
+// chunks become the layer's own constant chunks, so they stay unread. Values are identical.
+std::vector<LayerPtr> inline_sources(const std::vector<LayerPtr>& outputs, const SourceRowsFn& reads_rows);
+
 }  // namespace cubist::graph
 
 namespace cubist::graph {

@@ -42,6 +42,12 @@ std::optional<nlohmann::json> window_source(const graph::Layer& source, const st
   return def.window(source.params, source.grid.shape(), window);
 }
 
+bool source_reads_rows(const graph::Layer& source) {
+  const auto& registry = OpRegistry::instance();
+  return source.kind == graph::LayerKind::Source && !source.literal && registry.contains(source.op) &&
+         registry.get(source.op).rows != nullptr;
+}
+
 std::optional<nlohmann::json> same_params_window(const nlohmann::json& params, const Shape&,
                                                  const std::vector<graph::AxisWindow>&) {
   return params;

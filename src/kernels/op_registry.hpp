@@ -46,6 +46,16 @@ struct TaskContext {
   template <class P> const P& params() const { return *static_cast<const P*>(prepared); }
 };
 
+// One chunk of a Source, row by row (OpDef::rows). A row is the last axis; the leading axes are
+// flattened in C order.
+class RowReader {
+ public:
+  virtual ~RowReader() = default;
+  // Writes rows [first, first + count) of the chunk, contiguous, into dst. Calls come in
+  // increasing order of `first` and never overlap.
+  virtual void read(std::int64_t first, std::int64_t count, void* dst) = 0;
+};
+
 struct OpDef {
   std::string name;
   // Parses and validates the layer's parameters once; throws cubist::Error on bad params.
@@ -70,6 +80,11 @@ struct OpDef {
   // Returns how many bytes of `out` the call wrote: fresh pages are touched only as they are
   // written, so the runtime counts a partial result by what has been written into it.
   std::function<std::size_t(const TaskContext& ctx, Chunk& out)> accumulate = nullptr;
+  // Set by Source ops that can produce a chunk row by row. An elementwise consumer then runs its
+  // program on rows as they are produced (graph::inline_sources): the Source's chunk is never
+  // allocated, written and read back. ctx is the chunk's (no inputs); the rows must hold exactly
+  // what run() returns.
+  std::function<std::unique_ptr<RowReader>(const TaskContext& ctx)> rows = nullptr;
 };
 
 class OpRegistry {
@@ -87,6 +102,9 @@ class OpRegistry {
 // graph::SourceWindowFn over the registry: the windowed params of a Source layer's op, or nullopt
 // when the op has no window capability.
 std::optional<nlohmann::json> window_source(const graph::Layer& source, const std::vector<graph::AxisWindow>& window);
+
+// graph::SourceRowsFn over the registry: true when the Source layer's op can produce rows (OpDef::rows).
+bool source_reads_rows(const graph::Layer& source);
 
 // OpDef::window for ops whose params do not depend on where the chunk lies (e.g. "full").
 std::optional<nlohmann::json> same_params_window(const nlohmann::json& params, const Shape& shape,

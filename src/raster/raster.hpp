@@ -2,6 +2,7 @@
 // probing assets, windowed reads when grids align, warped reads otherwise. Internal to cubist.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -55,6 +56,21 @@ struct AssetRead {
 // Returns false without writing when the asset does not overlap the target.
 // Throws IOError naming the href (unreadable, not a raster, band out of range).
 bool read_into(const AssetRead& asset, const Grid& target, double fill_value, Chunk& out);
+
+// read_into's values for `target`, one run of rows at a time, for a consumer that uses each row
+// at once (an elementwise program reading a stack: no window-sized buffer written and read back).
+class AssetRows {
+ public:
+  virtual ~AssetRows() = default;
+  // Writes rows [first, first + count) of `target` (width values each, contiguous) into dst.
+  // Calls come in increasing order of rows. Throws IOError naming the href.
+  virtual void read(std::int64_t first, std::int64_t count, void* dst) = 0;
+};
+
+// Rows of `asset` on `target` in `dtype`, or null when read_into has to read the whole window at
+// once (only the common case streams: grids aligned up to an integer offset, an integer-typed
+// tiled GeoTIFF, a float32/float64 output). Tiles come from the shared tile cache as read_into's.
+std::unique_ptr<AssetRows> open_rows(const AssetRead& asset, const Grid& target, double fill_value, DType dtype);
 
 // Frees what this thread holds for reads: its open datasets, its PROJ objects and GDAL's
 // thread-local state. For threads that end (GDAL never frees them for threads it did not start).

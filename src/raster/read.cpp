@@ -316,7 +316,155 @@ void fill_outside(Chunk& out, std::int64_t x0, std::int64_t x1, std::int64_t y0,
   });
 }
 
+// A window that no pixel of the asset reaches: every row is the fill value (read_into returns
+// false there and the caller fills).
+template <class T> class FillRows final : public AssetRows {
+ public:
+  FillRows(std::int64_t width, T fill) : width_(width), fill_(fill) {}
+  void read(std::int64_t, std::int64_t count, void* dst) override {
+    T* out = static_cast<T*>(dst);
+    std::fill(out, out + count * width_, fill_);
+  }
+
+ private:
+  std::int64_t width_;
+  T fill_;
+};
+
+// read_into's aligned integer-tiled path (fill_outside + read_integer_source over read_tiles), row
+// by row: the tiles of the current tile row are held, each requested once per window with the
+// window's use of it, as read_tiles does.
+// Where a tiled window lies, in the asset and in the target, and how its pixels convert.
+struct TiledWindow {
+  AssetRead asset;
+  std::string source;  // TileKey::source
+  int bx = 0, by = 0;
+  std::int64_t raster_width = 0, raster_height = 0;
+  std::int64_t src_col = 0, src_row = 0, w = 0, h = 0;  // the window in the asset
+  std::int64_t x0 = 0, y0 = 0, width = 0;               // where it lies in the target
+  std::optional<double> nodata;
+  double fill = 0, scale = 1, offset = 0;
+};
+
+template <class S, class T> class TiledRows final : public AssetRows {
+ public:
+  explicit TiledRows(TiledWindow s) : s_(std::move(s)), fill_(static_cast<T>(s_.fill)) {}
+
+  void read(std::int64_t first, std::int64_t count, void* dst) override {
+    T* out = static_cast<T*>(dst);
+    const std::int64_t x1 = s_.x0 + s_.w;
+    for (std::int64_t r = first; r < first + count; ++r, out += s_.width) {
+      if (r < s_.y0 || r >= s_.y0 + s_.h) {
+        std::fill(out, out + s_.width, fill_);
+        continue;
+      }
+      std::fill(out, out + s_.x0, fill_);
+      std::fill(out + x1, out + s_.width, fill_);
+      const std::int64_t sr = s_.src_row + (r - s_.y0);
+      const std::int64_t tr = sr / s_.by;
+      if (tr != tile_row_) load_tile_row(tr);
+      const std::int64_t tc0 = s_.src_col / s_.bx;
+      for (std::size_t j = 0; j < tiles_.size(); ++j) {
+        const std::int64_t tc = tc0 + static_cast<std::int64_t>(j);
+        const std::int64_t c0 = std::max(s_.src_col, tc * s_.bx), c1 = std::min(s_.src_col + s_.w, (tc + 1) * s_.bx);
+        const S* src = reinterpret_cast<const S*>(tiles_[j]->data()) + (sr - tr * s_.by) * s_.bx + (c0 - tc * s_.bx);
+        T* d = out + s_.x0 + (c0 - s_.src_col);
+        if (s_.nodata) convert_row<true>(src, d, c1 - c0, *s_.nodata, fill_, s_.scale, s_.offset);
+        else convert_row<false>(src, d, c1 - c0, 0.0, fill_, s_.scale, s_.offset);
+      }
+    }
+  }
+
+ private:
+  void load_tile_row(std::int64_t tr) {
+    tiles_.clear();  // the previous tile row's handles go before the next row's tiles are decoded
+    tile_row_ = tr;
+    GDALRasterBand& band = band_of(cached_dataset(s_.asset.href), s_.asset.band, s_.asset.href);
+    const std::size_t tile_bytes = static_cast<std::size_t>(s_.bx) * static_cast<std::size_t>(s_.by) * sizeof(S);
+    const std::int64_t r0 = std::max(s_.src_row, tr * s_.by), r1 = std::min(s_.src_row + s_.h, (tr + 1) * s_.by);
+    for (std::int64_t tc = s_.src_col / s_.bx; tc * s_.bx < s_.src_col + s_.w; ++tc) {
+      const std::int64_t c0 = std::max(s_.src_col, tc * s_.bx), c1 = std::min(s_.src_col + s_.w, (tc + 1) * s_.bx);
+      const TileUse use{(r1 - r0) * (c1 - c0), (std::min(s_.raster_height, (tr + 1) * s_.by) - tr * s_.by) *
+                                                   (std::min(s_.raster_width, (tc + 1) * s_.bx) - tc * s_.bx)};
+      tiles_.push_back(cached_tile(TileKey{s_.source, tc, tr}, tile_bytes, [&](std::byte* dst) {
+        cached_tile_decoder(s_.asset.href).decode(band, static_cast<int>(tc), static_cast<int>(tr), dst);
+      }, use));
+    }
+  }
+
+  TiledWindow s_;
+  T fill_;
+  std::int64_t tile_row_ = -1;
+  std::vector<std::shared_ptr<const Tile>> tiles_;  // of tile row tile_row_, from the window's first tile column
+};
+
 }  // namespace
+
+std::unique_ptr<AssetRows> open_rows(const AssetRead& asset, const Grid& target, double fill_value, DType dtype) {
+  if (dtype != DType::Float64 && dtype != DType::Float32) return nullptr;
+  GDALDataset* ds = nullptr;
+  auto dataset = [&]() -> GDALDataset& {
+    if (!ds) ds = &cached_dataset(asset.href);
+    return *ds;
+  };
+  const Grid source = asset.source_grid ? *asset.source_grid : grid_of(dataset());
+  std::int64_t col_off = 0, row_off = 0;
+  if (!aligned(source, target, col_off, row_off)) return nullptr;
+  auto with_out_type = [&](auto make) -> std::unique_ptr<AssetRows> {
+    if (dtype == DType::Float64) return make(TypeTag<double>{});
+    return make(TypeTag<float>{});
+  };
+  const std::int64_t x0 = std::max<std::int64_t>(0, -col_off), y0 = std::max<std::int64_t>(0, -row_off);
+  const std::int64_t x1 = std::min(target.width, source.width - col_off);
+  const std::int64_t y1 = std::min(target.height, source.height - row_off);
+  if (x0 >= x1 || y0 >= y1)
+    return with_out_type([&](auto tag) -> std::unique_ptr<AssetRows> {
+      using T = typename decltype(tag)::type;
+      return std::make_unique<FillRows<T>>(target.width, static_cast<T>(fill_value));
+    });
+  GDALRasterBand& band = band_of(dataset(), asset.band, asset.href);
+  TiledWindow setup;
+  band.GetBlockSize(&setup.bx, &setup.by);
+  if (setup.bx < 64 || setup.by < 64 || !dataset().GetDriver() ||
+      std::string_view(dataset().GetDriver()->GetDescription()) != "GTiff")
+    return nullptr;
+  setup.asset = asset;
+  setup.source = fmt::format("{}\nband {}", cached_dataset_identity(asset.href), band.GetBand());
+  setup.raster_width = band.GetXSize();
+  setup.raster_height = band.GetYSize();
+  setup.src_col = col_off + x0;
+  setup.src_row = row_off + y0;
+  setup.w = x1 - x0;
+  setup.h = y1 - y0;
+  setup.x0 = x0;
+  setup.y0 = y0;
+  setup.width = target.width;
+  setup.nodata = asset.nodata;
+  if (!setup.nodata) {
+    int has = 0;
+    double nd = band.GetNoDataValue(&has);
+    if (has) setup.nodata = nd;
+  }
+  setup.fill = fill_value;
+  const bool rescale = asset.rescale && (asset.scale != 1 || asset.offset != 0);
+  setup.scale = rescale ? asset.scale : 1;
+  setup.offset = rescale ? asset.offset : 0;
+  auto make = [&](auto src_tag) {
+    return with_out_type([&](auto tag) -> std::unique_ptr<AssetRows> {
+      using S = typename decltype(src_tag)::type;
+      using T = typename decltype(tag)::type;
+      return std::make_unique<TiledRows<S, T>>(setup);
+    });
+  };
+  switch (band.GetRasterDataType()) {
+    case GDT_Byte: return make(TypeTag<std::uint8_t>{});
+    case GDT_UInt16: return make(TypeTag<std::uint16_t>{});
+    case GDT_Int16: return make(TypeTag<std::int16_t>{});
+    case GDT_UInt32: return make(TypeTag<std::uint32_t>{});
+    case GDT_Int32: return make(TypeTag<std::int32_t>{});
+    default: return nullptr;
+  }
+}
 
 void release_thread_resources() {
   close_cached_datasets();

@@ -3,6 +3,8 @@
 // cache-sized block, so there is no per-element dispatch and a chain of operations reads and
 // writes memory once.
 #include <cmath>
+#include <algorithm>
+#include <bit>
 #include <cstring>
 #include <fmt/format.h>
 #include <limits>
@@ -22,9 +24,20 @@ using core::ExprOp;
 
 constexpr std::int64_t kBlock = 2048;
 
+// A Source the layer reads row by row itself (graph::inline_sources): its op and prepared params.
+struct InlineSource {
+  const OpDef* op = nullptr;
+  std::shared_ptr<const void> prepared;
+  DType dtype = DType::Float64;
+  std::vector<std::int64_t> constant_chunks;  // sorted: filled with constant_value, never read
+  double constant_value = 0;
+};
+
 struct Prepared {
   Expression expr;
   std::vector<std::vector<int>> axis_to_out;  // per input slot
+  std::vector<InlineSource> sources;          // slots after the layer's inputs
+  std::vector<std::int32_t> first_reader;     // per node: the first Input node of its slot
 };
 
 template <class T> constexpr bool is_flt = std::is_floating_point_v<T>;
@@ -262,17 +275,60 @@ void fill_const(const ExprNode& n, void* out, std::int64_t count) {
   });
 }
 
+// params["sources"]: [{"op", "params", "dtype"}], each a Source op with OpDef::rows producing the
+// layer's own grid.
+std::vector<InlineSource> prepare_sources(const nlohmann::json& params, const OpSignature& sig) {
+  std::vector<InlineSource> out;
+  auto it = params.find("sources");
+  if (it == params.end()) return out;
+  if (!it->is_array()) throw ValueError("elementwise: 'sources' must be a list of {op, params, dtype}");
+  for (const auto& s : *it) {
+    if (!s.is_object() || !s.contains("op") || !s["op"].is_string() || !s.contains("params") || !s.contains("dtype") ||
+        !s["dtype"].is_string())
+      throw ValueError(fmt::format("elementwise: source {} is not {{op, params, dtype}}", s.dump().substr(0, 120)));
+    InlineSource src;
+    src.op = &OpRegistry::instance().get(s["op"].get<std::string>());
+    if (!src.op->rows)
+      throw ValueError(fmt::format("elementwise: source op '{}' cannot produce rows", src.op->name));
+    src.dtype = parse_dtype(s["dtype"].get<std::string>());
+    OpSignature source_sig;
+    source_sig.out_dtype = src.dtype;
+    source_sig.out_shape = sig.out_shape;
+    src.prepared = src.op->prepare(s["params"], source_sig);
+    if (auto c = s.find("constant"); c != s.end()) {
+      if (!c->is_object() || !c->contains("chunks") || !(*c)["chunks"].is_array() || !c->contains("value_bits") ||
+          !(*c)["value_bits"].is_number_unsigned())
+        throw ValueError(fmt::format("elementwise: source constant {} is not {{chunks, value_bits}}", c->dump().substr(0, 120)));
+      src.constant_chunks = (*c)["chunks"].get<std::vector<std::int64_t>>();
+      std::sort(src.constant_chunks.begin(), src.constant_chunks.end());
+      src.constant_value = std::bit_cast<double>((*c)["value_bits"].get<std::uint64_t>());
+    }
+    out.push_back(std::move(src));
+  }
+  return out;
+}
+
 std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignature& sig) {
   auto p = std::make_shared<Prepared>();
   p->expr = Expression::from_json(params.at("expr"));
   p->axis_to_out = sig.input_axis_to_out;
-  if (p->expr.num_inputs() > static_cast<int>(sig.input_dtypes.size()))
+  p->sources = prepare_sources(params, sig);
+  std::vector<DType> slot_dtypes = sig.input_dtypes;
+  for (const auto& src : p->sources) slot_dtypes.push_back(src.dtype);
+  if (p->expr.num_inputs() > static_cast<int>(slot_dtypes.size()))
     throw ValueError(fmt::format("elementwise program reads input {} but the layer has {} inputs",
-                                 p->expr.num_inputs() - 1, sig.input_dtypes.size()));
-  for (const auto& n : p->expr.nodes) {
-    if (n.op == ExprOp::Input && sig.input_dtypes[static_cast<std::size_t>(n.args[0])] != n.dtype)
+                                 p->expr.num_inputs() - 1, slot_dtypes.size()));
+  std::vector<std::int32_t> first_of_slot(slot_dtypes.size(), -1);
+  p->first_reader.assign(p->expr.nodes.size(), -1);
+  for (std::size_t k = 0; k < p->expr.nodes.size(); ++k) {
+    const auto& n = p->expr.nodes[k];
+    if (n.op != ExprOp::Input) continue;
+    const auto slot = static_cast<std::size_t>(n.args[0]);
+    if (slot_dtypes[slot] != n.dtype)
       throw TypeError(fmt::format("elementwise program reads input {} as {} but it holds {}", n.args[0],
-                                  dtype_name(n.dtype), dtype_name(sig.input_dtypes[static_cast<std::size_t>(n.args[0])])));
+                                  dtype_name(n.dtype), dtype_name(slot_dtypes[slot])));
+    if (first_of_slot[slot] < 0) first_of_slot[slot] = static_cast<std::int32_t>(k);
+    p->first_reader[k] = first_of_slot[slot];
   }
   if (p->expr.dtype_of(p->expr.result) != sig.out_dtype)
     throw TypeError(fmt::format("elementwise program yields {} but the layer is {}",
@@ -292,18 +348,42 @@ Chunk run(const TaskContext& ctx) {
   views.reserve(ctx.inputs.size());
   for (const auto& in : ctx.inputs) views.push_back(StridedView::broadcast(*in.chunk, p.axis_to_out[in.slot], shape));
 
+  // Inlined Sources are read a whole number of rows per block; in their constant chunks they are
+  // their value (a reader of null).
+  std::vector<std::unique_ptr<RowReader>> readers;
+  const std::int64_t row = shape.empty() ? 1 : shape.back();
+  std::int64_t block = kBlock;
+  if (!p.sources.empty()) {
+    TaskContext source_ctx = ctx;
+    source_ctx.inputs = {};
+    for (const auto& src : p.sources) {
+      source_ctx.prepared = src.prepared.get();
+      source_ctx.out_dtype = src.dtype;
+      const bool constant = std::binary_search(src.constant_chunks.begin(), src.constant_chunks.end(), ctx.linear_chunk);
+      readers.push_back(constant ? nullptr : src.op->rows(source_ctx));
+    }
+    if (row > 0) block = std::max<std::int64_t>(1, kBlock / row) * row;
+  }
+  // The value of an inlined Source in a constant chunk, in its dtype.
+  auto fill_source = [&](std::size_t source, void* dst, std::int64_t count) {
+    visit_dtype(p.sources[source].dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      std::fill_n(static_cast<T*>(dst), count, static_cast<T>(p.sources[source].constant_value));
+    });
+  };
+
   thread_local std::vector<double> scratch;  // registers: one block per node, 8-byte aligned
-  const std::size_t need = nodes.size() * static_cast<std::size_t>(kBlock);
+  const std::size_t need = nodes.size() * static_cast<std::size_t>(block);
   if (scratch.size() < need) scratch.resize(need);
-  auto reg = [&](std::size_t k) { return static_cast<void*>(scratch.data() + k * kBlock); };
+  auto reg = [&](std::size_t k) { return static_cast<void*>(scratch.data() + k * static_cast<std::size_t>(block)); };
   std::vector<const void*> ptr(nodes.size());
   for (std::size_t k = 0; k < nodes.size(); ++k)
-    if (nodes[k].op == ExprOp::Const) fill_const(nodes[k], reg(k), std::min(kBlock, total));
+    if (nodes[k].op == ExprOp::Const) fill_const(nodes[k], reg(k), std::min(block, total));
 
   const std::size_t result = static_cast<std::size_t>(p.expr.result);
   const std::size_t out_size = itemsize(ctx.out_dtype);
-  for (std::int64_t start = 0; start < total; start += kBlock) {
-    const std::int64_t n = std::min(kBlock, total - start);
+  for (std::int64_t start = 0; start < total; start += block) {
+    const std::int64_t n = std::min(block, total - start);
     void* out_block = static_cast<std::byte*>(out.mutable_raw()) + static_cast<std::size_t>(start) * out_size;
     for (std::size_t k = 0; k < nodes.size(); ++k) {
       const ExprNode& node = nodes[k];
@@ -312,7 +392,17 @@ Chunk run(const TaskContext& ctx) {
       auto arg_dtype = [&](int a) { return nodes[static_cast<std::size_t>(node.args[static_cast<std::size_t>(a)])].dtype; };
       switch (node.op) {
         case ExprOp::Input: {
-          const StridedView& v = views[static_cast<std::size_t>(node.args[0])];
+          const auto slot = static_cast<std::size_t>(node.args[0]);
+          if (slot >= views.size()) {  // an inlined Source: its rows of this block, read once per block
+            const auto first = static_cast<std::size_t>(p.first_reader[k]);
+            const std::size_t source = slot - views.size();
+            if (first == k && readers[source]) readers[source]->read(start / row, n / row, dst);
+            else if (first == k) fill_source(source, dst, n);
+            else if (k == result) std::memcpy(dst, ptr[first], static_cast<std::size_t>(n) * itemsize(node.dtype));
+            else dst = const_cast<void*>(ptr[first]);
+            break;
+          }
+          const StridedView& v = views[slot];
           if (v.contiguous && k != result) {
             ptr[k] = static_cast<const std::byte*>(v.data) + static_cast<std::size_t>(start) * itemsize(node.dtype);
             continue;
