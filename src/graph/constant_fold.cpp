@@ -135,6 +135,16 @@ bool is_minmax_reduction(const Layer& l) {
   return r != l.params.end() && r->is_string() && (*r == "max" || *r == "min");
 }
 
+}  // namespace
+
+bool ignores_constant_input(const Layer& l, double value) {
+  if (!std::isnan(value) || l.op != "group_partial" || !is_minmax_reduction(l)) return false;
+  auto s = l.params.find("skipna");
+  return s == l.params.end() || (s->is_boolean() && s->get<bool>());  // skipna is the default
+}
+
+namespace {
+
 // Chunk `c` of reduction layer `l` is constant when all the input chunks it reads are.
 bool all_inputs_constant(const Layer& l, std::int64_t c, const LayerConstants& input) {
   bool all = true;

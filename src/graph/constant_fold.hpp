@@ -32,4 +32,10 @@ struct LayerConstants {
 };
 std::vector<LayerConstants> fold_constant_chunks(const std::vector<const Layer*>& layers, bool fold = true);
 
+// True when merging an input chunk that holds `value` everywhere leaves every state of `l`
+// unchanged, so a task need not read it: a skipna min/max group_partial of float data and a NaN
+// chunk (a skipped null merges nothing; a group left without values stays null, as its all-null
+// merge would). The demo's daily max of two items a day, one of which misses the chunk.
+bool ignores_constant_input(const Layer& l, double value);
+
 }  // namespace cubist::graph

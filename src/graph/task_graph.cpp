@@ -136,6 +136,31 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
   // Constant chunks: each layer's own, plus elementwise chunks computed from constant chunks only.
   const std::vector<LayerConstants> constant = fold_constant_chunks(g.layers, options.fold_constants);
   auto is_constant = [&](std::size_t i, std::int64_t c) { return constant[i].chunk[static_cast<std::size_t>(c)] != 0; };
+  // Input chunk `ic` of slot `s` that chunk `idx` of layer `i` need not read (ignores_constant_input),
+  // unless it would read none at all.
+  // (Indexed by the layers' topological positions, which the constant layers added below shift.)
+  const std::vector<const Layer*> order = g.layers;
+  std::vector<std::size_t> ignored_input(nl, nl);  // its input's position when layer i ignores constants
+  if (options.fold_constants)
+    for (std::size_t i = 0; i < nl; ++i) {
+      const Layer& l = *order[i];
+      if (l.inputs.size() != 1) continue;
+      const std::size_t in = layer_index[l.inputs[0].layer.get()];
+      if (constant[in].any && ignores_constant_input(l, constant[in].value)) ignored_input[i] = in;
+    }
+  auto skipped_input = [&](std::size_t i, const std::vector<std::int64_t>& idx) {
+    std::vector<char> skip;
+    const std::size_t in = ignored_input[i];
+    if (in == nl) return skip;
+    const Layer& l = *order[i];
+    bool all = true;
+    for_each_input_chunk(l, 0, idx, [&](std::int64_t ic) {
+      skip.push_back(static_cast<char>(is_constant(in, ic)));
+      all = all && skip.back();
+    });
+    if (all) skip.assign(skip.size(), 0);
+    return skip;
+  };
 
   // Cull: walk consumers before producers, marking the chunks each needs.
   std::vector<std::vector<char>> needed(nl);
@@ -147,9 +172,13 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
       if (!needed[i][static_cast<std::size_t>(c)]) continue;
       if (is_constant(i, c)) continue;  // reads nothing
       auto idx = l.grid.unravel(c);
+      const std::vector<char> skip = skipped_input(i, idx);
       for (std::size_t s = 0; s < l.inputs.size(); ++s) {
         auto& dst = needed[layer_index[l.inputs[s].layer.get()]];
-        for_each_input_chunk(l, s, idx, [&](std::int64_t ic) { dst[static_cast<std::size_t>(ic)] = 1; });
+        std::size_t n = 0;
+        for_each_input_chunk(l, s, idx, [&](std::int64_t ic) {
+          if (skip.empty() || !skip[n++]) dst[static_cast<std::size_t>(ic)] = 1;
+        });
       }
     }
   }
@@ -196,9 +225,12 @@ TaskGraph build_task_graph(const std::vector<LayerPtr>& outputs, const TaskGraph
       }
       Task t{static_cast<std::uint32_t>(i), c, static_cast<std::uint32_t>(g.deps.size()), 0};
       auto idx = l.grid.unravel(c);
+      const std::vector<char> skip = skipped_input(k, idx);
       for (std::size_t s = 0; s < l.inputs.size(); ++s) {
         const auto& src = task_of_layer[layer_index[l.inputs[s].layer.get()]];
+        std::size_t n = 0;
         for_each_input_chunk(l, s, idx, [&](std::int64_t ic) {
+          if (!skip.empty() && skip[n++]) return;
           g.deps.push_back(src[static_cast<std::size_t>(ic)]);
           g.dep_slot.push_back(static_cast<std::uint16_t>(s));
         });

@@ -93,21 +93,35 @@ template <class T, bool Max, bool DT> void merge_runs_minmax(const std::vector<C
   auto s = state.mutable_values<T>();
   const T init = minmax_init<T, Max, DT>(skipna);
   MinMaxAcc<T, Max, DT> acc{s.data(), skipna};
-  std::size_t first = 0;
-  // A first run of one contiguous position (a time step of its own chunk, as stacks are chunked)
-  // merges into the initial state as it is written: one pass instead of a fill and a merge.
-  if (!runs.empty() && runs[0].is_contiguous() && runs[0].size() == state.size()) {
-    const T* v = static_cast<const T*>(runs[0].raw());
+  // The leading runs of one contiguous position each (time steps of their own chunks, as stacks
+  // are chunked) merge block by block: each block of the state is written once, from the initial
+  // value and every such run in order, while it stays in cache (a pass per run wrote and re-read
+  // the whole state for each). Same merges in the same order as one run after another.
+  std::size_t flat = 0;
+  while (flat < runs.size() && runs[flat].is_contiguous() && runs[flat].size() == state.size()) ++flat;
+  if (flat > 0) {
+    constexpr std::int64_t kBlock = 2048;
     const std::int64_t n = state.size();
-    T* __restrict out = s.data();
-    if (skipna)
-      for (std::int64_t i = 0; i < n; ++i) out[i] = merge_skipna<T, Max, DT>(init, v[i]);
-    else
-      for (std::int64_t i = 0; i < n; ++i) out[i] = merge_propagate<T, Max, DT>(init, v[i]);
-    first = 1;
+    T* out = s.data();
+    for (std::int64_t b = 0; b < n; b += kBlock) {
+      const std::int64_t m = std::min(kBlock, n - b);
+      T* __restrict o = out + b;
+      for (std::size_t k = 0; k < flat; ++k) {
+        const T* __restrict v = static_cast<const T*>(runs[k].raw()) + b;
+        if (k == 0 && skipna)
+          for (std::int64_t i = 0; i < m; ++i) o[i] = merge_skipna<T, Max, DT>(init, v[i]);
+        else if (k == 0)
+          for (std::int64_t i = 0; i < m; ++i) o[i] = merge_propagate<T, Max, DT>(init, v[i]);
+        else if (skipna)
+          for (std::int64_t i = 0; i < m; ++i) o[i] = merge_skipna<T, Max, DT>(o[i], v[i]);
+        else
+          for (std::int64_t i = 0; i < m; ++i) o[i] = merge_propagate<T, Max, DT>(o[i], v[i]);
+      }
+    }
   } else {
     std::fill(s.begin(), s.end(), init);
   }
+  const std::size_t first = flat;
   for (std::size_t k = first; k < runs.size(); ++k) {
     const Chunk& run = runs[k];
     Chunk src = run;
