@@ -129,7 +129,7 @@ namespace {
 // A file opened for reading, closed on scope exit.
 class File {
  public:
-  explicit File(std::filesystem::path p) : path_(std::move(p)) {}
+  explicit File(std::string p) : path_(std::move(p)) {}
   ~File() {
     if (mapped_) ::munmap(mapped_, size_);
     if (fd_ >= 0) ::close(fd_);
@@ -141,7 +141,7 @@ class File {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
       if (errno == ENOENT || errno == ENOTDIR) return false;
-      throw IOError(fmt::format("zarr: cannot open '{}': {}", path_.string(), std::strerror(errno)));
+      throw IOError(fmt::format("zarr: cannot open '{}': {}", path_, std::strerror(errno)));
     }
     struct stat st {};
     if (::fstat(fd_, &st) != 0 || S_ISDIR(st.st_mode)) return false;
@@ -164,7 +164,7 @@ class File {
     while (done < out.size()) {
       auto n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw IOError(fmt::format("zarr: cannot read '{}': {}", path_.string(), std::strerror(errno)));
+      if (n < 0) throw IOError(fmt::format("zarr: cannot read '{}': {}", path_, std::strerror(errno)));
       if (n == 0) break;
       done += static_cast<std::size_t>(n);
     }
@@ -172,7 +172,7 @@ class File {
   }
 
  private:
-  std::filesystem::path path_;
+  std::string path_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
   void* mapped_ = nullptr;
@@ -190,11 +190,12 @@ bool map_files_from_environment() {
 
 class DirectoryStore final : public Store {
  public:
-  explicit DirectoryStore(fs::path root) : root_(std::move(root)), map_files_(map_files_from_environment()) {}
+  explicit DirectoryStore(fs::path root)
+      : root_(std::move(root)), root_prefix_(with_separator(root_.native())), map_files_(map_files_from_environment()) {}
 
   bool get_into(std::string_view key, Bytes& out) const override {
     validate_key(key);
-    File f(path_of(key));
+    File f(file_of(key));
     if (!f.open()) return false;
     out.resize_discard(f.size());
     out.truncate(f.read_at(0, out.mutable_span()));  // a file that shrank underneath us: what exists
@@ -214,7 +215,7 @@ class DirectoryStore final : public Store {
   bool read_with(std::string_view key, Bytes& scratch,
                  const std::function<void(std::span<const std::byte>)>& use) const override {
     validate_key(key);
-    File f(path_of(key));
+    File f(file_of(key));
     if (!f.open()) return false;
     if (map_files_ && f.size() >= kMapMinBytes)
       if (auto mapped = f.map(); !mapped.empty()) {
@@ -229,7 +230,7 @@ class DirectoryStore final : public Store {
 
   bool get_range_into(std::string_view key, std::uint64_t offset, std::uint64_t length, Bytes& out) const override {
     validate_key(key);
-    File f(path_of(key));
+    File f(file_of(key));
     if (!f.open()) return false;
     detail::check_range(*this, key, offset, length, f.size());
     out.resize_discard(length);
@@ -241,7 +242,7 @@ class DirectoryStore final : public Store {
 
   std::optional<std::uint64_t> get_suffix_into(std::string_view key, std::uint64_t length, Bytes& out) const override {
     validate_key(key);
-    File f(path_of(key));
+    File f(file_of(key));
     if (!f.open()) return std::nullopt;
     const std::uint64_t size = f.size(), n = std::min(length, size);
     out.resize_discard(n);
@@ -251,19 +252,18 @@ class DirectoryStore final : public Store {
 
   void set(std::string_view key, std::span<const std::byte> value) override {
     validate_key(key);
-    auto p = path_of(key);
+    const std::string p = file_of(key);
     // Unique temp name in the same directory, then rename(2): atomic on POSIX file systems.
     static std::atomic<std::uint64_t> counter{0};
-    auto tmp = p;
-    tmp += fmt::format(".cubist-tmp.{}.{}", ::getpid(), counter.fetch_add(1));
+    const std::string tmp = temp_name(p, counter.fetch_add(1));
     // The directory usually exists (every chunk after the first): create it only when the
     // open says it is missing, which saves a stat per chunk.
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 && errno == ENOENT) {
-      make_dirs(p.parent_path());
+      make_dirs(fs::path(p).parent_path());
       fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     }
-    if (fd < 0) throw IOError(fmt::format("zarr: cannot create '{}': {}", tmp.string(), std::strerror(errno)));
+    if (fd < 0) throw IOError(fmt::format("zarr: cannot create '{}': {}", tmp, std::strerror(errno)));
     std::size_t done = 0;
     while (done < value.size()) {
       auto n = ::write(fd, value.data() + done, value.size() - done);
@@ -272,14 +272,14 @@ class DirectoryStore final : public Store {
         int e = errno;
         ::close(fd);
         ::unlink(tmp.c_str());
-        throw IOError(fmt::format("zarr: cannot write '{}': {}", p.string(), std::strerror(e)));
+        throw IOError(fmt::format("zarr: cannot write '{}': {}", p, std::strerror(e)));
       }
       done += static_cast<std::size_t>(n);
     }
     if (::close(fd) != 0 || ::rename(tmp.c_str(), p.c_str()) != 0) {
       int e = errno;
       ::unlink(tmp.c_str());
-      throw IOError(fmt::format("zarr: cannot write '{}': {}", p.string(), std::strerror(e)));
+      throw IOError(fmt::format("zarr: cannot write '{}': {}", p, std::strerror(e)));
     }
   }
 
@@ -334,12 +334,35 @@ class DirectoryStore final : public Store {
   bool exists(std::string_view key) const override {
     validate_key(key);
     struct stat st {};
-    return ::stat(path_of(key).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    return ::stat(file_of(key).c_str(), &st) == 0 && S_ISREG(st.st_mode);
   }
 
   std::string describe() const override { return root_.string(); }
 
  private:
+  static std::string with_separator(std::string root) {
+    if (root.empty() || root.back() != '/') root += '/';
+    return root;
+  }
+  // The file of a chunk key, spelled as one string: what path_of gives, without building an
+  // fs::path (splitting it into components cost allocations on every chunk read and write).
+  // Keys are validated first: relative, no empty, '.' or '..' segments.
+  std::string file_of(std::string_view key) const {
+    if (!key.empty() && key.back() == '/') key.remove_suffix(1);
+    std::string f;
+    f.reserve(root_prefix_.size() + key.size());
+    f.append(root_prefix_).append(key);
+    return f;
+  }
+  // "<file>.cubist-tmp.<pid>.<n>": unique per process and write.
+  static std::string temp_name(const std::string& file, std::uint64_t n) {
+    char suffix[64];
+    auto r = fmt::format_to_n(suffix, sizeof suffix, ".cubist-tmp.{}.{}", ::getpid(), n);
+    std::string t;
+    t.reserve(file.size() + r.size);
+    t.append(file).append(suffix, r.size);
+    return t;
+  }
   fs::path path_of(std::string_view key) const {
     auto k = key;
     if (!k.empty() && k.back() == '/') k.remove_suffix(1);
@@ -354,6 +377,7 @@ class DirectoryStore final : public Store {
   }
 
   fs::path root_;
+  std::string root_prefix_;  // root_ with one trailing '/'
   bool map_files_;  // CUBIST_ZARR_MMAP
 };
 

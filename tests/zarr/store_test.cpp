@@ -73,3 +73,30 @@ TEST(ZarrStore, OpenStoreRefusesUnknownSchemes) {
   expect_error<ValueError>([] { open_store("ftp://host/x.zarr"); }, {"ftp"});
   EXPECT_NO_THROW(open_store("file:///tmp/x.zarr"));
 }
+
+// Chunk files are named by joining the root and the key as strings (no std::filesystem::path per
+// chunk): the files must be exactly root/key however the root is spelled, and errors must name them.
+TEST(ZarrStore, KeysLandAtRootSlashKeyHoweverTheRootIsSpelled) {
+  TempDir dir;
+  const auto root = dir / "s.zarr";
+  for (const std::string& spelled : {root.string(), root.string() + "/", "file://" + root.string()}) {
+    std::filesystem::remove_all(root);
+    auto s = open_store(spelled);
+    s->set("a/b/0.0", std::string_view("chunk"));
+    s->set(".zarray", std::string_view("{}"));
+    ASSERT_TRUE(std::filesystem::is_regular_file(root / "a" / "b" / "0.0")) << spelled;
+    EXPECT_TRUE(std::filesystem::is_regular_file(root / ".zarray")) << spelled;
+    EXPECT_EQ(s->get("a/b/0.0")->as_string(), "chunk");
+    EXPECT_EQ(s->get_range("a/b/0.0", 1, 3)->as_string(), "hun");
+    Bytes suffix;
+    EXPECT_EQ(s->get_suffix_into("a/b/0.0", 2, suffix), std::optional<std::uint64_t>(5));
+    EXPECT_EQ(suffix.as_string(), "nk");
+    EXPECT_TRUE(s->exists("a/b/0.0"));
+    EXPECT_FALSE(s->exists("a/b"));
+    EXPECT_EQ(s->list(""), (std::vector<std::string>{".zarray", "a/b/0.0"}));
+  }
+  // A file where a directory of the key should be: the error names the file being created.
+  auto s = open_directory_store(root);
+  s->set("f", std::string_view("not a directory"));
+  expect_error<IOError>([&] { s->set("f/0.0", std::string_view("x")); }, {"cannot", (root / "f" / "0.0").string()});
+}
