@@ -520,10 +520,11 @@ int main(int argc, char** argv) try {
   // are mapped already (codec + writing the output to memory, the bound of a reader that keeps
   // its result in recycled buffers) and %dest; "codec" decodes into one cache-hot buffer instead.
   // cpu%floor = CPU seconds of the limit + the store floor ÷ cubist's: %floor without the wall
-  // time other processes take from the cores.
-  std::printf("\n%-5s %-6s %-16s %9s %9s %11s %9s %7s %9s %9s %9s %6s %6s %6s %9s %8s %9s %6s %9s\n", "op", "codec", "chunks",
+  // time other processes take from the cores; reads also get cpu%dfloor = CPU seconds of `to
+  // dest` + the store floor ÷ cubist's (the floor of a reader that recycles its buffers).
+  std::printf("\n%-5s %-6s %-16s %9s %9s %11s %9s %7s %9s %9s %9s %6s %6s %6s %9s %8s %9s %6s %9s %10s\n", "op", "codec", "chunks",
               "cubist", "µs/chunk", "zarr-python", "µs/chunk", "ratio", "codec", "limit", "floor", "%codec", "%limit", "%floor",
-              "cpu%limit", "store µs", "to dest", "%dest", "cpu%floor");
+              "cpu%limit", "store µs", "to dest", "%dest", "cpu%floor", "cpu%dfloor");
   for (const auto& r : rows) {
     char py[64] = "-", pyus[32] = "-", ratio[32] = "-";
     if (r.python_s > 0) {
@@ -533,17 +534,19 @@ int main(int argc, char** argv) try {
     }
     const double per_chunk = 1e6 / static_cast<double>(r.chunks), cubist_s = r.cubist.median();
     const double floor_s = r.limit.median() + r.store.median();
-    char dest[32] = "-", dest_pct[16] = "-";
+    char dest[32] = "-", dest_pct[16] = "-", dest_floor_cpu[16] = "-";
     if (!r.dest.runs.empty()) {
       std::snprintf(dest, sizeof dest, "%.2fGB/s", gbs(bytes, r.dest.median()));
       std::snprintf(dest_pct, sizeof dest_pct, "%.0f%%", 100 * r.dest.median() / cubist_s);
+      std::snprintf(dest_floor_cpu, sizeof dest_floor_cpu, "%.0f%%",
+                    100 * (r.dest.cpu_median() + r.store.cpu_median()) / r.cubist.cpu_median());
     }
     const double floor_cpu = r.limit.cpu_median() + r.store.cpu_median();
-    std::printf("%-5s %-6s %-16s %5.2fGB/s %9.0f %11s %9s %7s %5.2fGB/s %5.2fGB/s %5.2fGB/s %5.0f%% %5.0f%% %5.0f%% %8.0f%% %8.1f %9s %6s %8.0f%%\n",
+    std::printf("%-5s %-6s %-16s %5.2fGB/s %9.0f %11s %9s %7s %5.2fGB/s %5.2fGB/s %5.2fGB/s %5.0f%% %5.0f%% %5.0f%% %8.0f%% %8.1f %9s %6s %8.0f%% %10s\n",
                 r.what.c_str(), r.k.codec.c_str(), r.k.label().c_str(), gbs(bytes, cubist_s), per_chunk * cubist_s, py, pyus, ratio,
                 gbs(bytes, r.codec.median()), gbs(bytes, r.limit.median()), gbs(bytes, floor_s), 100 * r.codec.median() / cubist_s,
                 100 * r.limit.median() / cubist_s, 100 * floor_s / cubist_s, 100 * r.limit.cpu_median() / r.cubist.cpu_median(),
-                per_chunk * r.store.median(), dest, dest_pct, 100 * floor_cpu / r.cubist.cpu_median());
+                per_chunk * r.store.median(), dest, dest_pct, 100 * floor_cpu / r.cubist.cpu_median(), dest_floor_cpu);
   }
   // The RESULT line: the smallest-chunk blosc-lz4 write, where per-chunk overhead weighs most.
   const Row* head = nullptr;
