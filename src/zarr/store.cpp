@@ -1,5 +1,6 @@
 // Byte buffers, key validation and the local directory store.
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -188,6 +189,20 @@ bool map_files_from_environment() {
   throw ValueError(fmt::format("environment variable CUBIST_ZARR_MMAP: expected 0 or 1, got '{}'", v));
 }
 
+// This process's id, asked of the kernel once (getpid is a syscall per chunk written otherwise)
+// and again in a forked child, whose temp names must differ from its parent's: both inherit the
+// same temp-name counter.
+std::atomic<pid_t> g_pid{0};
+pid_t process_id() {
+  static const bool registered = [] {
+    g_pid = ::getpid();
+    ::pthread_atfork(nullptr, nullptr, [] { g_pid = ::getpid(); });
+    return true;
+  }();
+  (void)registered;
+  return g_pid.load(std::memory_order_relaxed);
+}
+
 class DirectoryStore final : public Store {
  public:
   explicit DirectoryStore(fs::path root)
@@ -357,7 +372,7 @@ class DirectoryStore final : public Store {
   // "<file>.cubist-tmp.<pid>.<n>": unique per process and write.
   static std::string temp_name(const std::string& file, std::uint64_t n) {
     char suffix[64];
-    auto r = fmt::format_to_n(suffix, sizeof suffix, ".cubist-tmp.{}.{}", ::getpid(), n);
+    auto r = fmt::format_to_n(suffix, sizeof suffix, ".cubist-tmp.{}.{}", process_id(), n);
     std::string t;
     t.reserve(file.size() + r.size);
     t.append(file).append(suffix, r.size);

@@ -1,3 +1,6 @@
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "test_util.hpp"
@@ -99,4 +102,46 @@ TEST(ZarrStore, KeysLandAtRootSlashKeyHoweverTheRootIsSpelled) {
   auto s = open_directory_store(root);
   s->set("f", std::string_view("not a directory"));
   expect_error<IOError>([&] { s->set("f/0.0", std::string_view("x")); }, {"cannot", (root / "f" / "0.0").string()});
+}
+
+// Temp names carry the process id, cached once per process: a forked child must not reuse its
+// parent's (both inherit the same temp-name counter), or a parent and child writing one key at
+// once would share a temp file and tear it.
+TEST(ZarrStore, ForkedWritersOfOneKeyNeverTear) {
+  TempDir dir;
+  auto s = open_directory_store(dir.path());
+  const std::string a(100000, 'a'), b(100000, 'b');
+  s->set("k/v", a);  // the parent's pid is cached before the fork
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int status = 0;
+    try {
+      for (int i = 0; i < 300; ++i) s->set("k/v", b);
+    } catch (...) {
+      status = 1;
+    }
+    ::_exit(status);
+  }
+  bool parent_ok = true, torn = false;
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    while (!stop) {
+      if (auto v = s->get("k/v"); v && v->as_string() != a && v->as_string() != b) torn = true;
+    }
+  });
+  try {
+    for (int i = 0; i < 300; ++i) s->set("k/v", a);
+  } catch (...) {
+    parent_ok = false;
+  }
+  int status = -1;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  stop = true;
+  reader.join();
+  EXPECT_TRUE(parent_ok);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child's writes failed";
+  EXPECT_FALSE(torn);
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().string().find("cubist-tmp"), std::string::npos) << e.path();
 }
