@@ -11,7 +11,6 @@
 #include <thread>
 #include <unordered_map>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <vector>
@@ -47,17 +46,6 @@ class BufferCache {
   static BufferCache& instance() {
     static auto* cache = new BufferCache();  // never destroyed: chunks may be freed during exit
     return *cache;
-  }
-
-  BufferCache() {
-    // A child forked while another thread held the lock (the guard, every 5 ms) would find it
-    // locked forever, and has no guard thread: the lock is taken across fork, and the child
-    // starts its own guard when it needs one.
-    ::pthread_atfork([] { instance().mutex_.lock(); }, [] { instance().mutex_.unlock(); },
-                     [] {
-                       instance().guard_started_ = false;
-                       instance().mutex_.unlock();
-                     });
   }
 
   // Storage for `bytes` (a multiple of kChunkAlignment); empty pieces when out of memory.
