@@ -88,86 +88,23 @@ TEST(BufferCachePolicy, MissesLeaveTheFloorCached) {
   EXPECT_EQ(cache.cached_bytes(), 2000u);
 }
 
-TEST(BufferCachePolicy, PiecesAreAnExactBufferElseTheSmallestLargerOneSplit) {
+TEST(BufferCachePolicy, ResizableBuffersServeOtherSizes) {
   BufferCachePolicy cache(1 << 30, 5s);
   auto t = BufferCachePolicy::Clock::now();
   std::vector<BufferCachePolicy::Buffer> release;
-  cache.give(tag(1), 8000, t, release);
-  cache.give(tag(2), 5000, t, release);
-  cache.give(tag(3), 3000, t, release);
-  auto exact = cache.take_pieces(5000, t, release, 1000);
-  ASSERT_EQ(exact.size(), 1u);
-  EXPECT_EQ(exact[0].p, tag(2));
-  // 2000 bytes: the smallest larger buffer (3000, not the most recent 8000) loses its first 2000.
-  auto split = cache.take_pieces(2000, t, release, 1000);
-  ASSERT_EQ(split.size(), 1u);
-  EXPECT_EQ(split[0].p, tag(3));
-  EXPECT_EQ(split[0].bytes, 2000u);
-  EXPECT_EQ(cache.cached_bytes(), 9000u);
-  // ... its last 1000 bytes stay cached at their own address, and serve an exact request.
-  auto rest = cache.take_pieces(1000, t, release, 1000);
-  ASSERT_EQ(rest.size(), 1u);
-  EXPECT_EQ(rest[0].p, static_cast<char*>(tag(3)) + 2000);
-  // 7500 of the 8000: a rest below the smallest piece is not split off, the buffer goes whole.
-  auto whole = cache.take_pieces(7500, t, release, 1000);
-  ASSERT_EQ(whole.size(), 1u);
-  EXPECT_EQ(whole[0].bytes, 8000u);
-  EXPECT_TRUE(release.empty());
-  EXPECT_EQ(cache.cached_bytes(), 0u);
-}
-
-TEST(BufferCachePolicy, LargerRequestsGatherTheMostRecentPiecesAndNeverRelease) {
-  BufferCachePolicy cache(1 << 30, 5s);
-  auto t = BufferCachePolicy::Clock::now();
-  std::vector<BufferCachePolicy::Buffer> release;
-  cache.give(tag(1), 4000, t, release);
-  cache.give(tag(2), 500, t, release);  // below the smallest piece: never part of another request
-  cache.give(tag(3), 3000, t, release);
-  cache.give(tag(4), 2000, t, release);
-  auto pieces = cache.take_pieces(6000, t, release, 1000);
-  ASSERT_EQ(pieces.size(), 3u);
-  EXPECT_EQ(pieces[0].p, tag(4));
-  EXPECT_EQ(pieces[1].p, tag(3));
-  EXPECT_EQ(pieces[2].p, tag(1));  // the last one split: 1000 of its 4000
-  EXPECT_EQ(total(pieces), 6000u);
-  EXPECT_EQ(cache.cached_bytes(), 3500u);
-  // More than the cache holds: everything usable, short of the request (the caller maps the rest).
-  pieces = cache.take_pieces(9000, t, release, 1000);
-  ASSERT_EQ(pieces.size(), 1u);
-  EXPECT_EQ(pieces[0].p, static_cast<char*>(tag(1)) + 1000);
-  EXPECT_EQ(pieces[0].bytes, 3000u);
-  EXPECT_TRUE(release.empty());  // cached memory is used, not released
-  EXPECT_EQ(cache.cached_bytes(), 500u);
-  EXPECT_EQ(cache.take(500, t, release).p, tag(2));
-}
-
-TEST(BufferCachePolicy, PiecesKeepMappedMemoryWithinThePeakOfLiveBuffers) {
-  // Phases of different sizes, as chunks of an edge and of the interior: served from pieces,
-  // mapped + cached bytes never exceed the peak of live bytes (no rounding slack here).
-  BufferCachePolicy cache(1 << 30, 1h);
-  auto t = BufferCachePolicy::Clock::now();
-  std::vector<BufferCachePolicy::Buffer> release;
-  std::size_t live = 0, peak_live = 0, mapped = 0;
-  int next = 1;
-  for (std::size_t size : {3000u, 5000u, 3000u, 7000u, 1000u, 9000u}) {
-    std::vector<std::size_t> held;
-    for (int i = 0; i < 20; ++i) {
-      const auto pieces = cache.take_pieces(size, t, release, 1000);
-      ASSERT_TRUE(release.empty());
-      const std::size_t got = total(pieces);
-      if (got < size) mapped += size - got;  // the fresh part
-      held.push_back(std::max(got, size));
-      live += held.back();
-      peak_live = std::max(peak_live, live);
-      EXPECT_LE(mapped, peak_live);
-    }
-    for (std::size_t bytes : held) {
-      ASSERT_TRUE(cache.give(tag(next++), bytes, t, release));
-      live -= bytes;
-    }
-  }
-  EXPECT_EQ(mapped, cache.cached_bytes());
-  EXPECT_LE(mapped, peak_live);
+  cache.give(tag(1), 3000, t, release);
+  cache.give(tag(2), 500, t, release);   // below the resizable size: never handed out for another
+  cache.give(tag(3), 2000, t, release);
+  cache.give(tag(4), 600, t, release);
+  auto b = cache.take(2500, t, release, 1000);  // the most recent resizable one
+  EXPECT_EQ(b.p, tag(3));
+  EXPECT_EQ(b.bytes, 2000u);
+  // It grows by 500 bytes: at least that much cached memory is released (the oldest, tag 1).
+  ASSERT_EQ(release.size(), 1u);
+  EXPECT_EQ(release[0].p, tag(1));
+  release.clear();
+  EXPECT_EQ(cache.take(800, t, release, 1000).p, nullptr);  // too small to take a resizable one
+  EXPECT_EQ(cache.cached_bytes(), 0u);  // ... so 800 bytes of the rest were released
 }
 
 TEST(BufferCachePolicy, IdleBuffersAndTheCapAreReleased) {
@@ -184,43 +121,4 @@ TEST(BufferCachePolicy, IdleBuffersAndTheCapAreReleased) {
   ASSERT_EQ(release.size(), 1u);
   EXPECT_EQ(release[0].p, tag(3));
   EXPECT_EQ(cache.cached_bytes(), 0u);
-}
-
-TEST(BufferCachePolicy, CachedBuffersNeverRaiseTheMeasuredPeakBeyondTheSlack) {
-  BufferCachePolicy cache(1 << 30, 1h);
-  auto t = BufferCachePolicy::Clock::now();
-  std::vector<BufferCachePolicy::Buffer> release;
-  // 1000 bytes in use at the peak so far, nothing cached.
-  cache.fit_under_peak(1000, 100, t, release);
-  EXPECT_TRUE(release.empty());
-  // 600 bytes freed into the cache (resident memory unchanged): in use 400, room for 600 + 100.
-  cache.give(tag(1), 300, t, release);
-  cache.give(tag(2), 300, t, release);
-  cache.fit_under_peak(1000, 100, t, release);
-  EXPECT_TRUE(release.empty());
-  EXPECT_EQ(cache.cached_bytes(), 600u);
-  // Memory the cache cannot see grows by 250 (in use 650): the cache may hold 350 + 100, so the
-  // oldest buffer goes.
-  cache.fit_under_peak(1250, 100, t, release);
-  ASSERT_EQ(release.size(), 1u);
-  EXPECT_EQ(release[0].p, tag(1));
-  EXPECT_EQ(cache.cached_bytes(), 300u);
-  release.clear();
-  // In use beyond the old peak (1300 with the 300 cached): a new peak, of which the cache may
-  // only keep the slack.
-  cache.fit_under_peak(1600, 100, t, release);
-  ASSERT_EQ(release.size(), 1u);
-  EXPECT_EQ(cache.cached_bytes(), 0u);
-  release.clear();
-  // ... and the new peak is remembered: once in use falls back to 900, 400 + 100 may be cached.
-  cache.give(tag(3), 500, t, release);
-  cache.fit_under_peak(1400, 100, t, release);
-  EXPECT_TRUE(release.empty());
-  EXPECT_EQ(cache.cached_bytes(), 500u);
-  // 200 more freed, and in use grows to 800 elsewhere: the cache may hold 500 + 100 of its 700.
-  cache.give(tag(4), 200, t, release);
-  cache.fit_under_peak(1500, 100, t, release);
-  ASSERT_EQ(release.size(), 1u);
-  EXPECT_EQ(release[0].p, tag(3));
-  EXPECT_EQ(cache.cached_bytes(), 200u);
 }

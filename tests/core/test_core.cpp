@@ -1,14 +1,11 @@
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <fstream>
-#include <vector>
 
 #include "core/expression.hpp"
 #include "core/format.hpp"
-#include "core/chunk_pages.hpp"
 #include "core/hash.hpp"
 #include "cubist/chunk_grid.hpp"
 #include "cubist/datetime.hpp"
@@ -202,41 +199,4 @@ TEST(Chunk, SparseZerosAreZeroAndResidentOnlyWhereWritten) {
   Chunk big = Chunk::sparse_zeros(DType::Float64, {std::int64_t{64} << 20});
   big.mutable_values<double>()[12345] = 1;
   EXPECT_LT(resident_bytes() - before, std::int64_t{64} << 20);
-}
-
-TEST(Chunk, UnwrittenSparsePagesAreBackedWithFreedBuffersAndWrittenOnesKept) {
-  using cubist::detail::back_unwritten_pages;
-  const long page = ::sysconf(_SC_PAGESIZE);
-  const std::int64_t n = (std::int64_t{8} << 20) / 8;  // 8 MiB of doubles
-  // Freed buffers full of a pattern: the cache's pages to move in.
-  for (int i = 0; i < 2; ++i) {
-    Chunk junk = Chunk::allocate(DType::Float64, {n});
-    std::memset(junk.mutable_raw(), 0xab, junk.nbytes());
-  }
-  Chunk s = Chunk::sparse_zeros(DType::Float64, {n});
-  auto* bytes = static_cast<unsigned char*>(s.mutable_raw());
-  const std::size_t written = 100 * static_cast<std::size_t>(page) + 8;  // inside page 100
-  bytes[written] = 0x5a;
-  const cubist::detail::ByteRange all{0, s.nbytes()};
-  back_unwritten_pages(s, {&all, 1});
-  EXPECT_EQ(bytes[written], 0x5a);  // a written page is never replaced
-  EXPECT_EQ(bytes[written - 8], 0);
-  std::vector<unsigned char> resident(static_cast<std::size_t>(s.nbytes()) / static_cast<std::size_t>(page));
-  ASSERT_EQ(::mincore(bytes, s.nbytes(), resident.data()), 0);
-  std::size_t present = 0;
-  for (auto r : resident) present += r & 1;
-  EXPECT_EQ(present, resident.size());  // the rest came resident from the freed buffers
-  // Written in full and freed, the assembled chunk's pages serve later chunks of other sizes.
-  std::memset(bytes, 1, s.nbytes());
-  s = Chunk();
-  Chunk a = Chunk::allocate(DType::Float64, {3 * n / 2});
-  auto v = a.mutable_values<double>();
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
-  for (std::size_t i = 0; i < v.size(); i += 4099) ASSERT_EQ(v[i], static_cast<double>(i));
-  // Not a sparse chunk (nor a view into one): left alone.
-  Chunk c = Chunk::allocate(DType::Float64, {n});
-  std::memset(c.mutable_raw(), 7, c.nbytes());
-  const cubist::detail::ByteRange all_c{0, c.nbytes()};
-  back_unwritten_pages(c, {&all_c, 1});
-  EXPECT_EQ(static_cast<const unsigned char*>(c.raw())[c.nbytes() - 1], 7);
 }

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <fmt/format.h>
 
-#include "core/chunk_pages.hpp"
 #include "cubist/error.hpp"
 #include "kernels/op_registry.hpp"
 #include "kernels/strided.hpp"
@@ -67,49 +66,16 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
   return p;
 }
 
-using Pairs = std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>>;
-
-// Calls f(output element, input element, count) for each run of the innermost axis that is
-// contiguous on both sides, in increasing output order (`pairs`: per output axis, the (output
-// offset, input offset) pairs an input supplies; none empty).
-template <class F> void for_each_run(const Pairs& pairs, F&& f) {
-  const std::size_t rank = pairs.size();
-  const auto& last = pairs[rank - 1];
-  std::vector<std::size_t> idx(rank, 0);
-  while (true) {
-    std::int64_t o_off = 0, i_off = 0;
-    for (std::size_t a = 0; a + 1 < rank; ++a) {
-      o_off += pairs[a][idx[a]].first;
-      i_off += pairs[a][idx[a]].second;
-    }
-    for (std::size_t k = 0; k < last.size();) {
-      std::size_t e = k + 1;
-      while (e < last.size() && last[e].first == last[e - 1].first + 1 && last[e].second == last[e - 1].second + 1) ++e;
-      f(o_off + last[k].first, i_off + last[k].second, e - k);
-      k = e;
-    }
-    std::size_t a = rank - 1;
-    while (a > 0) {
-      --a;
-      if (++idx[a] < pairs[a].size()) break;
-      idx[a] = 0;
-      if (a == 0) return;
-    }
-    if (rank == 1) return;
-  }
-}
-
 // Copies the part of output chunk `out` that input chunk `in` supplies (inputs never overlap in
 // what they supply, so the order in which they are added does not matter); returns the bytes copied.
-// `sparse`: `out` is a Chunk::sparse_zeros being assembled, whose pages are backed with recycled
-// ones just before this input writes them (every output element is written by exactly one input).
-std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput& in, Chunk& out, bool sparse) {
+std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput& in, Chunk& out) {
   const std::size_t item = itemsize(ctx.out_dtype);
   const auto out_strides = c_strides(out.shape());
   const std::size_t out_rank = out.rank();
   const Chunk& src = *in.chunk;
   const auto& in_strides = src.strides();  // strided views are read in place
-  Pairs pairs(out_rank);
+  // Per output axis: pairs (output position, input position) that this input chunk supplies.
+  std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> pairs(out_rank);
   std::int64_t fixed = 0;
   for (std::size_t a = 0; a < p.axes.size(); ++a) {
     const AxisMap& m = p.axes[a];
@@ -132,40 +98,51 @@ std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput
     std::memcpy(dst, from, item);
     return item;
   }
-  if (sparse) {  // back only the pages this input writes: the others' parts stay unresident
-    thread_local std::vector<detail::ByteRange> written;
-    written.clear();
-    for_each_run(pairs, [&](std::int64_t o, std::int64_t, std::size_t n) {
-      written.push_back({static_cast<std::size_t>(o) * item, (static_cast<std::size_t>(o) + n) * item});
-    });
-    detail::back_unwritten_pages(out, written);
-  }
   std::size_t copied = item;
   for (const auto& axis : pairs) copied *= axis.size();
-  for_each_run(pairs, [&](std::int64_t o, std::int64_t i, std::size_t n) {
-    std::memcpy(dst + static_cast<std::size_t>(o) * item, from + static_cast<std::size_t>(i) * item, n * item);
-  });
-  return copied;
+  const auto& last = pairs[out_rank - 1];
+  std::vector<std::size_t> idx(out_rank, 0);
+  while (true) {
+    std::int64_t o_off = 0, i_off = 0;
+    for (std::size_t a = 0; a + 1 < out_rank; ++a) {
+      o_off += pairs[a][idx[a]].first;
+      i_off += pairs[a][idx[a]].second;
+    }
+    // Copy the innermost axis in runs that are contiguous on both sides.
+    for (std::size_t k = 0; k < last.size();) {
+      std::size_t e = k + 1;
+      while (e < last.size() && last[e].first == last[e - 1].first + 1 && last[e].second == last[e - 1].second + 1) ++e;
+      std::memcpy(dst + static_cast<std::size_t>(o_off + last[k].first) * item,
+                  from + static_cast<std::size_t>(i_off + last[k].second) * item, (e - k) * item);
+      k = e;
+    }
+    std::size_t a = out_rank - 1;
+    while (a > 0) {
+      --a;
+      if (++idx[a] < pairs[a].size()) break;
+      idx[a] = 0;
+      if (a == 0) return copied;
+    }
+    if (out_rank == 1) return copied;
+  }
 }
 
-std::size_t add_inputs(const TaskContext& ctx, Chunk& out, bool sparse) {
+std::size_t add_inputs(const TaskContext& ctx, Chunk& out) {
   std::size_t copied = 0;
-  for (const auto& in : ctx.inputs) copied += add_input(ctx.params<Prepared>(), ctx, in, out, sparse);
+  for (const auto& in : ctx.inputs) copied += add_input(ctx.params<Prepared>(), ctx, in, out);
   return copied;
 }
 
 // Streaming form (OpDef::accumulate): the output is allocated when the first input arrives, as
-// sparse pages, so a chunk being filled is resident only as far as it has been written; the pages
-// each input writes come from freed chunk buffers where the cache has them (fresh ones faulted
-// ~800 MiB of zeroed pages per NDVI demo run).
+// sparse pages, so a chunk being filled is resident only as far as it has been written.
 std::size_t accumulate(const TaskContext& ctx, Chunk& out) {
   if (out.empty()) out = Chunk::sparse_zeros(ctx.out_dtype, ctx.shape());
-  return add_inputs(ctx, out, true);
+  return add_inputs(ctx, out);
 }
 
 Chunk run(const TaskContext& ctx) {
   Chunk out = Chunk::allocate(ctx.out_dtype, ctx.shape());
-  add_inputs(ctx, out, false);
+  add_inputs(ctx, out);
   return out;
 }
 
