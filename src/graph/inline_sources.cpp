@@ -11,6 +11,7 @@
 #include "core/expression.hpp"
 #include "graph/constant_fold.hpp"
 #include "graph/optimize.hpp"
+#include "graph/rewrite.hpp"
 
 namespace cubist::graph {
 namespace {
@@ -104,30 +105,18 @@ class Inliner {
 
 std::vector<LayerPtr> inline_sources(const std::vector<LayerPtr>& outputs, const SourceRowsFn& reads_rows) {
   Inliner inliner(outputs, reads_rows);
-  std::unordered_map<const Layer*, LayerPtr> rebuilt;  // old layer -> its replacement
-  auto current = [&](const LayerPtr& l) {
-    auto it = rebuilt.find(l.get());
-    return it == rebuilt.end() ? l : it->second;
-  };
+  GraphRewrite rewrite;
   for (const Layer* l : inliner.order()) {
-    std::vector<LayerInput> inputs = l->inputs;
     bool inputs_changed = false;
-    for (auto& in : inputs) {
-      auto now = current(in.layer);
-      inputs_changed = inputs_changed || now != in.layer;
-      in.layer = std::move(now);
-    }
+    std::vector<LayerInput> inputs = rewrite.inputs_of(*l, inputs_changed);
     // Sources have no inputs, so an inlined one is the original layer the consumer counts name.
     if (LayerPtr merged = inliner.inline_into(*l, inputs)) {
-      rebuilt[l] = std::move(merged);
+      rewrite.replace(l, std::move(merged));
     } else if (inputs_changed) {
-      LayerPtr self = make_layer({l->label, l->op, l->kind, l->params, std::move(inputs), l->grid, l->dtype, l->literal, l->token});
-      rebuilt[l] = l->constant ? with_constant_chunks(*self, *l->constant) : self;
+      rewrite.replace(l, GraphRewrite::rebuilt(*l, std::move(inputs)));
     }
   }
-  std::vector<LayerPtr> result;
-  for (const auto& o : outputs) result.push_back(current(o));
-  return result;
+  return rewrite.results(outputs);
 }
 
 }  // namespace cubist::graph

@@ -7,6 +7,7 @@
 
 #include "core/expression.hpp"
 #include "graph/chunk_box.hpp"
+#include "graph/rewrite.hpp"
 
 namespace cubist::graph {
 namespace {
@@ -82,37 +83,23 @@ std::vector<LayerPtr> fuse_elementwise(const std::vector<LayerPtr>& outputs) {
   std::unordered_set<const Layer*> output_set;
   for (const auto& o : outputs) output_set.insert(o.get());
 
-  std::unordered_map<const Layer*, LayerPtr> rebuilt;  // old layer -> its optimised replacement
-  auto current = [&](const LayerPtr& l) {
-    auto it = rebuilt.find(l.get());
-    return it == rebuilt.end() ? l : it->second;
-  };
+  GraphRewrite rewrite;
   for (const Layer* l : order) {
-    std::vector<LayerInput> inputs = l->inputs;
     bool inputs_changed = false;
-    for (auto& in : inputs) {
-      auto now = current(in.layer);
-      if (now != in.layer) {
-        in.layer = now;
-        inputs_changed = true;
-      }
-    }
+    std::vector<LayerInput> inputs = rewrite.inputs_of(*l, inputs_changed);
     // The merge test uses the original consumer counts, keyed by the replacement layers.
     if (inputs_changed)
       for (std::size_t s = 0; s < inputs.size(); ++s) consumers[inputs[s].layer.get()] = consumers[l->inputs[s].layer.get()];
     LayerPtr merged;
     if (l->kind == LayerKind::Elementwise) merged = merge(*l, inputs, consumers, output_set);
     if (merged) {
-      rebuilt[l] = merged;
+      rewrite.replace(l, merged);
     } else if (inputs_changed) {
-      LayerSpec spec{l->label, l->op, l->kind, l->params, std::move(inputs), l->grid, l->dtype, l->literal, 0};
-      rebuilt[l] = keep_constant(*l, make_layer(std::move(spec)));
+      rewrite.replace(l, GraphRewrite::rebuilt(*l, std::move(inputs)));
     }
-    if (auto it = rebuilt.find(l); it != rebuilt.end() && output_set.count(l)) output_set.insert(it->second.get());
+    if (output_set.count(l)) output_set.insert(rewrite.current(l));
   }
-  std::vector<LayerPtr> result;
-  for (const auto& o : outputs) result.push_back(current(o));
-  return result;
+  return rewrite.results(outputs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,21 +283,11 @@ class WindowPusher {
 
 std::vector<LayerPtr> push_down_windows(const std::vector<LayerPtr>& outputs, const SourceWindowFn& window_source) {
   WindowPusher pusher(window_source, outputs);
-  std::unordered_map<const Layer*, LayerPtr> rebuilt;  // old layer -> its replacement
-  auto current = [&](const LayerPtr& l) {
-    auto it = rebuilt.find(l.get());
-    return it == rebuilt.end() ? l : it->second;
-  };
+  GraphRewrite rewrite;
   for (const Layer* l : topological_layers(outputs)) {
-    std::vector<LayerInput> inputs = l->inputs;
     bool inputs_changed = false;
-    for (auto& in : inputs) {
-      auto now = current(in.layer);
-      inputs_changed = inputs_changed || now != in.layer;
-      in.layer = std::move(now);
-    }
-    LayerSpec spec{l->label, l->op, l->kind, l->params, std::move(inputs), l->grid, l->dtype, l->literal, 0};
-    LayerPtr self = inputs_changed ? keep_constant(*l, make_layer(std::move(spec))) : nullptr;
+    std::vector<LayerInput> inputs = rewrite.inputs_of(*l, inputs_changed);
+    LayerPtr self = inputs_changed ? GraphRewrite::rebuilt(*l, std::move(inputs)) : nullptr;
     if (self) pusher.rebuilt(l, self.get());
     const Layer& now = self ? *self : *l;
     if (auto sel = selection_window(now)) {
@@ -320,11 +297,9 @@ std::vector<LayerPtr> push_down_windows(const std::vector<LayerPtr>& outputs, co
         pusher.rebuilt(l, self.get());
       }
     }
-    if (self) rebuilt[l] = std::move(self);
+    if (self) rewrite.replace(l, std::move(self));
   }
-  std::vector<LayerPtr> result;
-  for (const auto& o : outputs) result.push_back(current(o));
-  return result;
+  return rewrite.results(outputs);
 }
 
 }  // namespace cubist::graph
