@@ -46,6 +46,22 @@ Grid grid_of(GDALDataset& ds) {
   return g;
 }
 
+// An asset's dataset, opened on first use: an asset whose grid the item states (proj:transform,
+// proj:shape) often needs no open at all, its tiles coming from the tile cache.
+class AssetDataset {
+ public:
+  explicit AssetDataset(const AssetRead& asset) : asset_(asset) {}
+  GDALDataset& operator()() {
+    if (!ds_) ds_ = &cached_dataset(asset_.href);
+    return *ds_;
+  }
+  Grid grid() { return asset_.source_grid ? *asset_.source_grid : grid_of((*this)()); }
+
+ private:
+  const AssetRead& asset_;
+  GDALDataset* ds_ = nullptr;
+};
+
 GDALRasterBand& band_of(GDALDataset& ds, int band, const std::string& href) {
   if (band < 1 || band > ds.GetRasterCount())
     throw IOError(fmt::format("{}: band {} out of range (the raster has {} bands)", href, band, ds.GetRasterCount()));
@@ -402,12 +418,8 @@ template <class S, class T> class TiledRows final : public AssetRows {
 
 std::unique_ptr<AssetRows> open_rows(const AssetRead& asset, const Grid& target, double fill_value, DType dtype) {
   if (dtype != DType::Float64 && dtype != DType::Float32) return nullptr;
-  GDALDataset* ds = nullptr;
-  auto dataset = [&]() -> GDALDataset& {
-    if (!ds) ds = &cached_dataset(asset.href);
-    return *ds;
-  };
-  const Grid source = asset.source_grid ? *asset.source_grid : grid_of(dataset());
+  AssetDataset dataset(asset);
+  const Grid source = dataset.grid();
   std::int64_t col_off = 0, row_off = 0;
   if (!aligned(source, target, col_off, row_off)) return nullptr;
   auto with_out_type = [&](auto make) -> std::unique_ptr<AssetRows> {
@@ -519,12 +531,8 @@ bool read_into(const AssetRead& asset, const Grid& target, double fill_value, Ch
                                  shape_to_string(out.shape()), target.height, target.width));
   if (!is_numeric(out.dtype()) || out.dtype() == DType::Bool)
     throw TypeError(fmt::format("read_into {}: cannot read into a {} chunk", asset.href, dtype_name(out.dtype())));
-  GDALDataset* ds = nullptr;
-  auto dataset = [&]() -> GDALDataset& {
-    if (!ds) ds = &cached_dataset(asset.href);
-    return *ds;
-  };
-  const Grid source = asset.source_grid ? *asset.source_grid : grid_of(dataset());
+  AssetDataset dataset(asset);
+  const Grid source = dataset.grid();
 
   std::int64_t col_off = 0, row_off = 0;
   if (aligned(source, target, col_off, row_off)) {
