@@ -68,6 +68,59 @@ GDALRasterBand& band_of(GDALDataset& ds, int band, const std::string& href) {
   return *ds.GetRasterBand(band);
 }
 
+// The band's nodata value, if it has one.
+std::optional<double> band_nodata(GDALRasterBand& band) {
+  int has = 0;
+  const double nd = band.GetNoDataValue(&has);
+  return has ? std::optional<double>(nd) : std::nullopt;
+}
+
+// The asset's nodata: the item's (raster:bands) when it states one, else the band's.
+std::optional<double> nodata_of(const AssetRead& asset, GDALRasterBand& band) {
+  return asset.nodata ? asset.nodata : band_nodata(band);
+}
+
+// value * scale + offset as the read applies it: 1 and 0 when rescaling is off or a no-op.
+struct Rescale {
+  double scale = 1, offset = 0;
+};
+Rescale rescale_of(const AssetRead& asset) {
+  if (!asset.rescale || (asset.scale == 1 && asset.offset == 0)) return {};
+  return {asset.scale, asset.offset};
+}
+
+// The block size of a band that read_tiles can serve (a GeoTIFF tiled in blocks of 64 px and more).
+bool geotiff_tiles(GDALRasterBand& band, int& bx, int& by) {
+  band.GetBlockSize(&bx, &by);
+  GDALDataset* ds = band.GetDataset();
+  return bx >= 64 && by >= 64 && ds && ds->GetDriver() && std::string_view(ds->GetDriver()->GetDescription()) == "GTiff";
+}
+
+// Tile (tc, tr) of `band` from the shared tile cache (decoded on a miss), counting the part of it
+// the window [src_col, src_col + w) x [src_row, src_row + h) reads as this caller's use.
+std::shared_ptr<const Tile> window_tile(GDALRasterBand& band, const std::string& href, const std::string& source,
+                                        std::size_t tile_bytes, int bx, int by, std::int64_t tc, std::int64_t tr,
+                                        std::int64_t src_col, std::int64_t src_row, std::int64_t w, std::int64_t h) {
+  const std::int64_t r0 = std::max(src_row, tr * by), r1 = std::min(src_row + h, (tr + 1) * by);
+  const std::int64_t c0 = std::max(src_col, tc * bx), c1 = std::min(src_col + w, (tc + 1) * bx);
+  const std::int64_t width = band.GetXSize(), height = band.GetYSize();
+  const TileUse use{(r1 - r0) * (c1 - c0), (std::min(height, (tr + 1) * by) - tr * by) * (std::min(width, (tc + 1) * bx) - tc * bx)};
+  return cached_tile(TileKey{source, tc, tr}, tile_bytes, [&](std::byte* dst) {
+    cached_tile_decoder(href).decode(band, static_cast<int>(tc), static_cast<int>(tr), dst);
+  }, use);
+}
+
+// Where a source aligned with the target (up to the integer offset col_off, row_off) covers it:
+// target columns [x0, x1) and rows [y0, y1); empty when it does not reach the target.
+struct Overlap {
+  std::int64_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+  bool empty() const { return x0 >= x1 || y0 >= y1; }
+};
+Overlap overlap_of(const Grid& source, const Grid& target, std::int64_t col_off, std::int64_t row_off) {
+  return {std::max<std::int64_t>(0, -col_off), std::max<std::int64_t>(0, -row_off),
+          std::min(target.width, source.width - col_off), std::min(target.height, source.height - row_off)};
+}
+
 // PROJ objects per thread, keyed by WKT: parsing a CRS per chunk would cost more than the read.
 struct CrsCache {
   std::map<std::string, std::unique_ptr<OGRSpatialReference>> srs;
@@ -191,22 +244,14 @@ template <class S, class Row>
 bool read_tiles(GDALRasterBand& band, const AssetRead& asset, std::int64_t src_col, std::int64_t src_row, std::int64_t w,
                 std::int64_t h, Row row) {
   int bx = 0, by = 0;
-  band.GetBlockSize(&bx, &by);
-  GDALDataset* ds = band.GetDataset();
-  if (bx < 64 || by < 64 || !ds || !ds->GetDriver() || std::string_view(ds->GetDriver()->GetDescription()) != "GTiff")
-    return false;
+  if (!geotiff_tiles(band, bx, by)) return false;
   const std::string source = fmt::format("{}\nband {}", cached_dataset_identity(asset.href), band.GetBand());
   const std::size_t tile_bytes = static_cast<std::size_t>(bx) * static_cast<std::size_t>(by) * sizeof(S);
-  const std::int64_t width = band.GetXSize(), height = band.GetYSize();
   for (std::int64_t tr = src_row / by; tr * by < src_row + h; ++tr) {
     for (std::int64_t tc = src_col / bx; tc * bx < src_col + w; ++tc) {
       const std::int64_t r0 = std::max(src_row, tr * by), r1 = std::min(src_row + h, (tr + 1) * by);
       const std::int64_t c0 = std::max(src_col, tc * bx), c1 = std::min(src_col + w, (tc + 1) * bx);
-      const TileUse use{(r1 - r0) * (c1 - c0), (std::min(height, (tr + 1) * by) - tr * by) *
-                                                   (std::min(width, (tc + 1) * bx) - tc * bx)};
-      auto tile = cached_tile(TileKey{source, tc, tr}, tile_bytes, [&](std::byte* dst) {
-        cached_tile_decoder(asset.href).decode(band, static_cast<int>(tc), static_cast<int>(tr), dst);
-      }, use);
+      auto tile = window_tile(band, asset.href, source, tile_bytes, bx, by, tc, tr, src_col, src_row, w, h);
       const S* pixels = reinterpret_cast<const S*>(tile->data());
       for (std::int64_t r = r0; r < r1; ++r)
         row(pixels + (r - tr * by) * bx + (c0 - tc * bx), r - src_row, c0 - src_col, c1 - c0);
@@ -242,8 +287,7 @@ bool read_integer_source(GDALRasterBand& band, const AssetRead& asset, std::int6
     using S = typename decltype(src_tag)::type;
     const bool has_nd = nodata.has_value();
     const double nd = has_nd ? *nodata : 0;
-    const bool rescale = asset.rescale && (asset.scale != 1 || asset.offset != 0);
-    const double scale = rescale ? asset.scale : 1, offset = rescale ? asset.offset : 0;
+    const auto [scale, offset] = rescale_of(asset);
     auto convert = [&](auto out_tag) {
       using T = typename decltype(out_tag)::type;
       const T fill_t = static_cast<T>(fill);
@@ -355,7 +399,6 @@ struct TiledWindow {
   AssetRead asset;
   std::string source;  // TileKey::source
   int bx = 0, by = 0;
-  std::int64_t raster_width = 0, raster_height = 0;
   std::int64_t src_col = 0, src_row = 0, w = 0, h = 0;  // the window in the asset
   std::int64_t x0 = 0, y0 = 0, width = 0;               // where it lies in the target
   std::optional<double> nodata;
@@ -397,15 +440,9 @@ template <class S, class T> class TiledRows final : public AssetRows {
     tile_row_ = tr;
     GDALRasterBand& band = band_of(cached_dataset(s_.asset.href), s_.asset.band, s_.asset.href);
     const std::size_t tile_bytes = static_cast<std::size_t>(s_.bx) * static_cast<std::size_t>(s_.by) * sizeof(S);
-    const std::int64_t r0 = std::max(s_.src_row, tr * s_.by), r1 = std::min(s_.src_row + s_.h, (tr + 1) * s_.by);
-    for (std::int64_t tc = s_.src_col / s_.bx; tc * s_.bx < s_.src_col + s_.w; ++tc) {
-      const std::int64_t c0 = std::max(s_.src_col, tc * s_.bx), c1 = std::min(s_.src_col + s_.w, (tc + 1) * s_.bx);
-      const TileUse use{(r1 - r0) * (c1 - c0), (std::min(s_.raster_height, (tr + 1) * s_.by) - tr * s_.by) *
-                                                   (std::min(s_.raster_width, (tc + 1) * s_.bx) - tc * s_.bx)};
-      tiles_.push_back(cached_tile(TileKey{s_.source, tc, tr}, tile_bytes, [&](std::byte* dst) {
-        cached_tile_decoder(s_.asset.href).decode(band, static_cast<int>(tc), static_cast<int>(tr), dst);
-      }, use));
-    }
+    for (std::int64_t tc = s_.src_col / s_.bx; tc * s_.bx < s_.src_col + s_.w; ++tc)
+      tiles_.push_back(window_tile(band, s_.asset.href, s_.source, tile_bytes, s_.bx, s_.by, tc, tr, s_.src_col, s_.src_row,
+                                   s_.w, s_.h));
   }
 
   TiledWindow s_;
@@ -426,41 +463,29 @@ std::unique_ptr<AssetRows> open_rows(const AssetRead& asset, const Grid& target,
     if (dtype == DType::Float64) return make(TypeTag<double>{});
     return make(TypeTag<float>{});
   };
-  const std::int64_t x0 = std::max<std::int64_t>(0, -col_off), y0 = std::max<std::int64_t>(0, -row_off);
-  const std::int64_t x1 = std::min(target.width, source.width - col_off);
-  const std::int64_t y1 = std::min(target.height, source.height - row_off);
-  if (x0 >= x1 || y0 >= y1)
+  const Overlap o = overlap_of(source, target, col_off, row_off);
+  if (o.empty())
     return with_out_type([&](auto tag) -> std::unique_ptr<AssetRows> {
       using T = typename decltype(tag)::type;
       return std::make_unique<FillRows<T>>(target.width, static_cast<T>(fill_value));
     });
   GDALRasterBand& band = band_of(dataset(), asset.band, asset.href);
   TiledWindow setup;
-  band.GetBlockSize(&setup.bx, &setup.by);
-  if (setup.bx < 64 || setup.by < 64 || !dataset().GetDriver() ||
-      std::string_view(dataset().GetDriver()->GetDescription()) != "GTiff")
-    return nullptr;
+  if (!geotiff_tiles(band, setup.bx, setup.by)) return nullptr;
   setup.asset = asset;
   setup.source = fmt::format("{}\nband {}", cached_dataset_identity(asset.href), band.GetBand());
-  setup.raster_width = band.GetXSize();
-  setup.raster_height = band.GetYSize();
-  setup.src_col = col_off + x0;
-  setup.src_row = row_off + y0;
-  setup.w = x1 - x0;
-  setup.h = y1 - y0;
-  setup.x0 = x0;
-  setup.y0 = y0;
+  setup.src_col = col_off + o.x0;
+  setup.src_row = row_off + o.y0;
+  setup.w = o.x1 - o.x0;
+  setup.h = o.y1 - o.y0;
+  setup.x0 = o.x0;
+  setup.y0 = o.y0;
   setup.width = target.width;
-  setup.nodata = asset.nodata;
-  if (!setup.nodata) {
-    int has = 0;
-    double nd = band.GetNoDataValue(&has);
-    if (has) setup.nodata = nd;
-  }
+  setup.nodata = nodata_of(asset, band);
   setup.fill = fill_value;
-  const bool rescale = asset.rescale && (asset.scale != 1 || asset.offset != 0);
-  setup.scale = rescale ? asset.scale : 1;
-  setup.offset = rescale ? asset.offset : 0;
+  const auto [scale, offset] = rescale_of(asset);
+  setup.scale = scale;
+  setup.offset = offset;
   auto make = [&](auto src_tag) {
     return with_out_type([&](auto tag) -> std::unique_ptr<AssetRows> {
       using S = typename decltype(src_tag)::type;
@@ -491,9 +516,7 @@ RasterInfo probe(const std::string& href) {
   info.band_count = ds.GetRasterCount();
   GDALRasterBand& b = band_of(ds, 1, href);
   info.dtype = dtype_of_gdal(b.GetRasterDataType(), href);
-  int has = 0;
-  double nd = b.GetNoDataValue(&has);
-  if (has) info.nodata = nd;
+  info.nodata = band_nodata(b);
   b.GetBlockSize(&info.block_x, &info.block_y);
   info.overview_count = b.GetOverviewCount();
   return info;
@@ -537,17 +560,11 @@ bool read_into(const AssetRead& asset, const Grid& target, double fill_value, Ch
   std::int64_t col_off = 0, row_off = 0;
   if (aligned(source, target, col_off, row_off)) {
     // Same grid up to an integer offset: one windowed read of the overlapping part.
-    const std::int64_t x0 = std::max<std::int64_t>(0, -col_off), y0 = std::max<std::int64_t>(0, -row_off);
-    const std::int64_t x1 = std::min(target.width, source.width - col_off);
-    const std::int64_t y1 = std::min(target.height, source.height - row_off);
-    if (x0 >= x1 || y0 >= y1) return false;
+    const Overlap o = overlap_of(source, target, col_off, row_off);
+    if (o.empty()) return false;
+    const auto [x0, y0, x1, y1] = o;
     GDALRasterBand& band = band_of(dataset(), asset.band, asset.href);
-    std::optional<double> nodata = asset.nodata;
-    if (!nodata) {
-      int has = 0;
-      double nd = band.GetNoDataValue(&has);
-      if (has) nodata = nd;
-    }
+    const std::optional<double> nodata = nodata_of(asset, band);
     const std::int64_t w = x1 - x0, h = y1 - y0;
     if (w != target.width || h != target.height) fill_outside(out, x0, x1, y0, y1, fill_value);
     if (read_integer_source(band, asset, col_off + x0, row_off + y0, w, h, x0, y0, target.width, nodata, fill_value, out))
@@ -580,12 +597,7 @@ bool read_into(const AssetRead& asset, const Grid& target, double fill_value, Ch
   if (!overlaps(tb, sb)) return false;
   GDALDataset& src = dataset();
   GDALRasterBand& band = band_of(src, asset.band, asset.href);
-  std::optional<double> nodata = asset.nodata;
-  if (!nodata) {
-    int has = 0;
-    double nd = band.GetNoDataValue(&has);
-    if (has) nodata = nd;
-  }
+  const std::optional<double> nodata = nodata_of(asset, band);
   GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
   GDALDatasetUniquePtr dst(mem->Create("", static_cast<int>(target.width), static_cast<int>(target.height), 1, GDT_Float64,
                                        nullptr));
