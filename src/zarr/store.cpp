@@ -359,8 +359,8 @@ class DirectoryStore final : public Store {
     if (root.empty() || root.back() != '/') root += '/';
     return root;
   }
-  // The file of a chunk key, spelled as one string: what path_of gives, without building an
-  // fs::path (splitting it into components cost allocations on every chunk read and write).
+  // The file of a chunk key, spelled as one string (an fs::path per chunk, split into components,
+  // cost allocations on every chunk read and write).
   // Keys are validated first: relative, no empty, '.' or '..' segments.
   std::string file_of(std::string_view key) const {
     if (!key.empty() && key.back() == '/') key.remove_suffix(1);
@@ -378,11 +378,8 @@ class DirectoryStore final : public Store {
     t.append(file).append(suffix, r.size);
     return t;
   }
-  fs::path path_of(std::string_view key) const {
-    auto k = key;
-    if (!k.empty() && k.back() == '/') k.remove_suffix(1);
-    return root_ / fs::path(std::string(k));
-  }
+  // file_of as a path, for the std::filesystem calls of erase and list.
+  fs::path path_of(std::string_view key) const { return fs::path(file_of(key)); }
   void make_dirs(const fs::path& dir) const {
     std::error_code ec;
     fs::create_directories(dir, ec);
