@@ -153,6 +153,50 @@ bool all_inputs_constant(const Layer& l, std::int64_t c, const LayerConstants& i
   return all;
 }
 
+// Ops that only move values (rechunk and selections, transposes, concatenation): a chunk all of
+// whose input chunks are constant holds their value. The openEO seed graph's rechunk of the 44
+// days without data (reindexed in as constant steps) otherwise assembled ~3 GB of NaN chunks.
+bool copies_values(const Layer& l) {
+  if (l.op != "gather" && l.op != "transpose" && l.op != "concat") return false;
+  return std::all_of(l.inputs.begin(), l.inputs.end(), [&](const LayerInput& in) { return in.layer->dtype == l.dtype; });
+}
+
+// The value of every element of a "full" Source (the no-data steps openEO's reindex joins in),
+// when a double holds it exactly (the constant chunks are made from a double).
+std::optional<double> filled_value(const Layer& l) {
+  if (l.op != "full" || !l.inputs.empty()) return std::nullopt;
+  auto v = l.params.find("value");
+  if (v == l.params.end()) return std::nullopt;
+  if (v->is_boolean()) return v->get<bool>() ? 1.0 : 0.0;
+  if (v->is_number_float()) return v->get<double>();
+  if (v->is_number_integer()) {
+    const auto i = v->is_number_unsigned() ? static_cast<double>(v->get<std::uint64_t>()) : static_cast<double>(v->get<std::int64_t>());
+    if (std::abs(i) <= 9007199254740992.0) return i;  // 2^53
+  }
+  return std::nullopt;
+}
+
+// The value of chunk `c` of a value-moving layer when every input chunk it reads is constant with
+// one value (at least one chunk read), else nullopt.
+std::optional<double> copied_constant(const Layer& l, std::int64_t c, const std::vector<LayerConstants>& out,
+                                      const std::unordered_map<const Layer*, std::size_t>& index) {
+  std::optional<double> value;
+  bool all = true;
+  std::int64_t read = 0;
+  const auto idx = l.grid.unravel(c);
+  for (std::size_t s = 0; s < l.inputs.size() && all; ++s) {
+    auto it = index.find(l.inputs[s].layer.get());
+    const LayerConstants* input = it == index.end() ? nullptr : &out[it->second];
+    for_each_chunk_in_box(l.inputs[s].layer->grid, input_chunk_ranges(l, s, idx), [&](std::int64_t ic) {
+      ++read;
+      if (!input || !input->chunk[static_cast<std::size_t>(ic)]) all = false;
+      else if (!value) value = input->value;
+      else if (!same_value(*value, input->value)) all = false;
+    });
+  }
+  return all && read > 0 ? value : std::nullopt;
+}
+
 }  // namespace
 
 std::vector<LayerConstants> fold_constant_chunks(const std::vector<const Layer*>& layers, bool fold) {
@@ -177,6 +221,29 @@ std::vector<LayerConstants> fold_constant_chunks(const std::vector<const Layer*>
         if (lc.chunk[static_cast<std::size_t>(c)] || !all_inputs_constant(l, c, input)) continue;
         lc.chunk[static_cast<std::size_t>(c)] = 1;
         lc.value = input.value;
+        lc.any = true;
+      }
+      continue;
+    }
+    if (fold && !l.constant) {
+      if (auto v = filled_value(l)) {  // every chunk of a "full" layer is constant
+        lc.chunk.assign(lc.chunk.size(), 1);
+        lc.value = *v;
+        lc.any = !lc.chunk.empty();
+        continue;
+      }
+    }
+    if (fold && copies_values(l)) {
+      const bool constant_inputs = std::any_of(l.inputs.begin(), l.inputs.end(), [&](const LayerInput& in) {
+        auto it = index.find(in.layer.get());
+        return it != index.end() && out[it->second].any;
+      });
+      for (std::int64_t c = 0; constant_inputs && c < l.grid.total_chunks(); ++c) {
+        if (lc.chunk[static_cast<std::size_t>(c)]) continue;
+        auto v = copied_constant(l, c, out, index);
+        if (!v || (lc.any && !same_value(lc.value, *v))) continue;
+        lc.chunk[static_cast<std::size_t>(c)] = 1;
+        lc.value = *v;
         lc.any = true;
       }
       continue;

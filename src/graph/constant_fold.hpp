@@ -4,7 +4,8 @@
 // after the clip's where, never read nor computed). Min/max reductions (reduce_partial,
 // group_partial, reduce_combine, reduce_finalize) of float data carry constant chunks too: a state
 // or result chunk all of whose input chunks are constant holds their value (the daily max of a
-// day no item reaches stays NaN without merging NaN chunks).
+// day no item reaches stays NaN without merging NaN chunks). Ops that only move values (gather:
+// rechunk and selections; transpose; concat) carry them as well.
 #pragma once
 #include <cstdint>
 #include <optional>

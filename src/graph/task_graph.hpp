@@ -18,7 +18,7 @@ struct Task {
 
 struct TaskGraphOptions {
   bool fuse = true;  // fuse single-consumer 1:1 producers into their consumer's unit
-  // Elementwise chunks whose inputs are constant chunks become constant too (graph/constant_fold.hpp).
+  // Chunks computed only from constant chunks become constant too (graph/constant_fold.hpp).
   bool fold_constants = true;
 };
 

@@ -166,3 +166,56 @@ TEST(ConstantFold, MinMaxReductionTreesOfConstantChunksAreConstant) {
     expect_same_chunks(m);
   }
 }
+
+TEST(ConstantFold, RechunksOfConstantChunksAreConstant) {
+  // Rows of 4: rows 0 and 1 read chunks 0 and 1 (both NaN): constant, nothing assembled; rows 2
+  // and 3 read chunks 2 (NaN) and 3 (varies): assembled.
+  auto a = random_with_constant({0, 1, 2}, kNaN);
+  auto rows = a.chunk({{"y", 1}, {"x", 4}});
+  auto folded = task_graph(rows, true);
+  EXPECT_EQ(tasks_of_op(task_graph(rows, false), "gather"), 4u);
+  EXPECT_EQ(tasks_of_op(folded, "gather"), 2u);
+  expect_same_chunks(rows);
+  // A selection inside the constant chunks, and a transpose of them, fold too.
+  auto corner = a.isel({{"y", Slice{0, 2}}});
+  EXPECT_EQ(tasks_of_op(task_graph(corner, true), "gather"), 0u);
+  expect_same_chunks(corner);
+  auto t = a.transpose({"x", "y"});
+  EXPECT_EQ(tasks_of_op(task_graph(t, true), "transpose"), 1u);
+  expect_same_chunks(t);
+}
+
+TEST(ConstantFold, ConcatsCarryEachInputsConstantChunks) {
+  // One value per layer: the NaN chunks of the first input fold; the 7s of the second cannot be
+  // said by the same layer and are computed (handed on), with identical values either way.
+  auto a = random_with_constant({0, 1}, kNaN);
+  auto b = random_with_constant({2, 3}, 7.0);
+  auto both = concat({a, b}, "y");
+  auto folded = task_graph(both, true);
+  EXPECT_EQ(tasks_of_op(task_graph(both, false), "concat"), 8u);
+  EXPECT_EQ(tasks_of_op(folded, "concat"), 6u);
+  expect_same_chunks(both);
+  // Mixed values within one output chunk: not constant.
+  auto mixed = concat({random_with_constant({0, 1, 2, 3}, 1.0), random_with_constant({0, 1, 2, 3}, 2.0)}, "y")
+                   .chunk({{"y", 8}, {"x", 4}});
+  EXPECT_EQ(tasks_of_op(task_graph(mixed, true), "gather"), 1u);
+  expect_same_chunks(mixed);
+}
+
+TEST(ConstantFold, FullSourcesAreConstantThroughConcatAndRechunk) {
+  // openEO's reindex: steps without data joined in as full(NaN) blocks, then rechunked. The
+  // rechunked chunks lying only in the NaN steps are constant: nothing filled, copied or assembled.
+  auto data = random<double>({{"time", 2}, {"x", 4}}, {{"time", 1}, {"x", 2}}, 3);
+  auto none = full({{"time", 4}, {"x", 4}}, kNaN, DType::Float64, {{"time", 1}, {"x", 2}});
+  auto joined = concat({data, none}, "time").chunk({{"time", 2}, {"x", 4}});
+  auto folded = task_graph(joined, true);
+  EXPECT_EQ(tasks_of_op(task_graph(joined, false), "gather"), 3u);
+  EXPECT_EQ(tasks_of_op(folded, "gather"), 1u);
+  EXPECT_EQ(tasks_of_op(folded, "concat"), 4u);  // only data's chunks are handed on
+  expect_same_chunks(joined);
+  // Integers beyond 2^53 are not folded (constant chunks are made from a double).
+  auto zero = full({{"x", 4}}, 0.0, DType::Int64, {{"x", 2}});
+  EXPECT_TRUE(graph::fold_constant_chunks({zero.layer().get()})[0].any);
+  auto big = full({{"x", 4}}, std::ldexp(1.0, 60), DType::Int64, {{"x", 2}});
+  EXPECT_FALSE(graph::fold_constant_chunks({big.layer().get()})[0].any);
+}

@@ -23,7 +23,7 @@ TEST(Keys, SameComputationSameKey) {
 TEST(TaskGraph, OneTaskPerChunkAndTreeReduction) {
   auto a = ones<double>({{"x", 100}}, {{"x", 1}});
   auto s = (a + 1.0).sum();
-  auto tg = graph::build_task_graph({s.layer()}, {false});
+  auto tg = graph::build_task_graph({s.layer()}, {.fuse = false, .fold_constants = false});
   // 100 sources + 100 adds + 100 partials + ceil(100/16)=7 + 1 combines + 1 finalize.
   EXPECT_EQ(tg.tasks.size(), 100u + 100u + 100u + 7u + 1u + 1u);
   EXPECT_EQ(tg.num_units(), tg.tasks.size());
@@ -33,7 +33,7 @@ TEST(TaskGraph, FusesBlockwiseChainsIntoUnits) {
   auto a = ones<double>({{"x", 100}}, {{"x", 1}});
   auto s = (a + 1.0).sum();
   auto layers = graph::fuse_elementwise({s.layer()});
-  auto tg = graph::build_task_graph(layers, {true});
+  auto tg = graph::build_task_graph(layers, {.fuse = true, .fold_constants = false});
   // ones -> add -> partial run as one unit per chunk; the last combine fuses into finalize.
   EXPECT_EQ(tg.tasks.size(), 100u + 100u + 100u + 7u + 1u + 1u);
   EXPECT_EQ(tg.num_units(), 100u + 7u + 1u);
@@ -50,7 +50,7 @@ TEST(TaskGraph, CullsChunksNobodyNeeds) {
   spec.grid = ChunkGrid(std::vector<std::vector<std::int64_t>>{{10}});
   spec.dtype = DType::Float64;
   auto pick = graph::make_layer(std::move(spec));
-  auto tg = graph::build_task_graph({pick}, {false});
+  auto tg = graph::build_task_graph({pick}, {.fuse = false, .fold_constants = false});
   EXPECT_EQ(tg.tasks.size(), 2u);
   EXPECT_EQ(tg.tasks[0].chunk, 3);
 }
