@@ -86,8 +86,9 @@ void read_block(GDALRasterBand& band, const std::string& href, int col, int row,
 // path-specific option; read in the calling thread).
 std::optional<std::string> direct_http_url(const std::string& gdal_path);
 
-// Tiles decoded since the process started, by path; http_reads of the direct ones had their bytes
-// fetched by one range GET each (direct_http_url), the rest of them through GDAL's file layer.
+// Tiles decoded since the process started, by path; http_reads: tiles whose bytes came by one range
+// GET each (direct_http_url) rather than through GDAL's file layer (the requests the HTTP server
+// counts include these).
 struct TileDecodeStats {
   std::int64_t direct = 0, gdal = 0, http_reads = 0;
 };
