@@ -57,3 +57,17 @@ namespace cubist::graph {
 std::vector<LayerPtr> merge_equal_layers(const std::vector<LayerPtr>& outputs);
 
 }  // namespace cubist::graph
+
+namespace cubist::graph {
+
+// Padded assembly for Zarr sinks: a "gather" layer (rechunk) whose only consumer is a chunk-mode
+// "zarr_write" sink over the Zarr chunk grid, storing the values as they are (no CF or time
+// encoding), assembles each chunk at the full Zarr chunk shape with the padding holding the
+// array's fill value (gather params "zarr_padding"), and the sink is told so ("input_padded"):
+// Zarr edge chunks are then encoded from the assembled buffer instead of being copied into a
+// padded one. A gather that is also an output or read by any other layer is left alone. The
+// stored bytes are identical with and without the rewrite. Run it last: it reads the sink's
+// direct input.
+std::vector<LayerPtr> pad_zarr_edge_chunks(const std::vector<LayerPtr>& outputs);
+
+}  // namespace cubist::graph

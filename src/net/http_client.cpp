@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -104,11 +106,52 @@ struct EasyDeleter {
 };
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 
+// Where get_range_into's bytes go: dst, from `offset` of the resource, at most `length` bytes.
+// Reset at each attempt; a 2xx body goes here, any other body to the response (for the message).
+struct RangeTarget {
+  std::byte* dst = nullptr;
+  std::uint64_t offset = 0;
+  std::size_t length = 0;
+  CURL* handle = nullptr;
+  long status = 0;              // of the response whose body is arriving (0: none yet)
+  std::uint64_t received = 0;   // body bytes of that response
+  std::size_t written = 0;      // bytes copied to dst
+  bool overflow = false;        // a 206 longer than asked for
+  std::string* other_body = nullptr;
+};
+
+size_t write_range(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<RangeTarget*>(user);
+  const std::size_t bytes = size * n;
+  if (t->status == 0) curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &t->status);
+  const std::uint64_t at = t->received;
+  t->received += bytes;
+  if (t->status == 206) {
+    if (bytes > t->length - t->written) {
+      t->overflow = true;
+      return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
+    }
+    std::memcpy(t->dst + t->written, data, bytes);
+    t->written += bytes;
+  } else if (t->status == 200) {
+    // The server ignored Range and sends the whole resource: keep the part asked for.
+    const std::uint64_t begin = std::max(at, t->offset), end = std::min(at + bytes, t->offset + t->length);
+    if (begin < end) {
+      std::memcpy(t->dst + (begin - t->offset), data + (begin - at), static_cast<std::size_t>(end - begin));
+      t->written = static_cast<std::size_t>(end - t->offset);
+    }
+  } else if (t->other_body->size() < 4096) {  // an error page: its start names the cause
+    t->other_body->append(data, std::min<std::size_t>(bytes, 4096 - t->other_body->size()));
+  }
+  return bytes;
+}
+
 struct Request {
   std::string method;  // GET or POST
   std::string url;
   Headers headers;
-  std::string body;  // POST only
+  std::string body;             // POST only
+  RangeTarget* into = nullptr;  // GET of a range straight into memory (get_range_into)
 };
 
 struct Attempt {
@@ -167,8 +210,16 @@ struct HttpClient::Impl {
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_seconds * 1000));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout_seconds * 1000));
     curl_easy_setopt(c, CURLOPT_USERAGENT, options.user_agent.c_str());
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &a.response.body);
+    if (req.into) {
+      *req.into = RangeTarget{req.into->dst, req.into->offset, req.into->length};
+      req.into->handle = c;
+      req.into->other_body = &a.response.body;
+      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_range);
+      curl_easy_setopt(c, CURLOPT_WRITEDATA, req.into);
+    } else {
+      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
+      curl_easy_setopt(c, CURLOPT_WRITEDATA, &a.response.body);
+    }
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, write_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &a.response.headers);
     bool ranged = false;
@@ -189,7 +240,7 @@ struct HttpClient::Impl {
     a.code = curl_easy_perform(c);
     curl_slist_free_all(list);
     requests.fetch_add(1, std::memory_order_relaxed);
-    bytes_received.fetch_add(a.response.body.size(), std::memory_order_relaxed);
+    bytes_received.fetch_add(req.into ? req.into->received : a.response.body.size(), std::memory_order_relaxed);
     long opened = 0;
     if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0)
       connections.fetch_add(static_cast<std::uint64_t>(opened), std::memory_order_relaxed);
@@ -198,6 +249,8 @@ struct HttpClient::Impl {
       char* eff = nullptr;
       curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
       a.response.url = eff ? eff : req.url;
+    } else if (req.into && req.into->overflow) {
+      a.curl_message = fmt::format("the server sent more than the {} bytes asked for", req.into->length);
     } else {
       a.curl_message = errbuf[0] ? trim(errbuf) : curl_easy_strerror(a.code);
     }
@@ -259,6 +312,17 @@ bool is_http_url(const std::string& s) {
   return (l.rfind("http://", 0) == 0 && s.size() > 7) || (l.rfind("https://", 0) == 0 && s.size() > 8);
 }
 
+const std::string& default_ca_bundle() {
+  static const std::string path = [] {
+    global_init_once();
+    EasyHandle h(curl_easy_init());
+    char* cainfo = nullptr;
+    if (!h || curl_easy_getinfo(h.get(), CURLINFO_CAINFO, &cainfo) != CURLE_OK || !cainfo) return std::string();
+    return std::string(cainfo);
+  }();
+  return path;
+}
+
 HttpClient::HttpClient(HttpOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {
   global_init_once();
 }
@@ -277,6 +341,23 @@ HttpResponse HttpClient::post_json(const std::string& url, const nlohmann::json&
   return impl_->checked(Request{"POST", url, std::move(h), body.dump()});
 }
 
+namespace {
+
+// A 206's Content-Range must name the range asked for and the bytes that came: a wrong one would
+// silently corrupt data.
+void check_content_range(const std::string& url, const HttpResponse& r, std::uint64_t offset, std::uint64_t length,
+                         std::uint64_t received) {
+  auto cr = r.headers.find("content-range");
+  long long start = -1, end = -1;
+  if (cr == r.headers.end() || std::sscanf(cr->second.c_str(), "bytes %lld-%lld", &start, &end) != 2 ||
+      start < 0 || static_cast<std::uint64_t>(start) != offset || end < start ||
+      static_cast<std::uint64_t>(end - start + 1) != received || received > length)
+    throw IOError(fmt::format("GET {} bytes {}-{}: the server answered 206 with Content-Range '{}' and {} bytes",
+                              url, offset, offset + length - 1, cr == r.headers.end() ? "" : cr->second, received));
+}
+
+}  // namespace
+
 std::string HttpClient::get_range(const std::string& url, std::int64_t offset, std::int64_t length) const {
   if (offset < 0 || length < 0)
     throw ValueError(fmt::format("get_range {}: offset and length must be >= 0, got {} and {}", url, offset, length));
@@ -289,16 +370,24 @@ std::string HttpClient::get_range(const std::string& url, std::int64_t offset, s
     return r.body.substr(static_cast<std::size_t>(offset), static_cast<std::size_t>(length));
   }
   if (r.status != 206) impl_->throw_status(req, r);
-  // Check the server sent the range we asked for: a wrong one would silently corrupt data.
-  auto cr = r.headers.find("content-range");
-  long long start = -1, end = -1;
-  if (cr == r.headers.end() || std::sscanf(cr->second.c_str(), "bytes %lld-%lld", &start, &end) != 2 ||
-      start != offset || end < start || static_cast<std::uint64_t>(end - start + 1) != r.body.size() ||
-      static_cast<std::int64_t>(r.body.size()) > length)
-    throw IOError(fmt::format("GET {} bytes {}-{}: the server answered 206 with Content-Range '{}' and {} bytes",
-                              url, offset, offset + length - 1, cr == r.headers.end() ? "" : cr->second,
-                              r.body.size()));
+  check_content_range(url, r, static_cast<std::uint64_t>(offset), static_cast<std::uint64_t>(length), r.body.size());
   return std::move(r.body);
+}
+
+std::size_t HttpClient::get_range_into(const std::string& url, std::uint64_t offset, std::size_t length,
+                                       std::byte* dst) const {
+  if (length == 0) return 0;
+  if (!dst) throw ValueError(fmt::format("get_range_into {}: no destination for {} bytes", url, length));
+  if (offset > std::numeric_limits<std::uint64_t>::max() - length)
+    throw ValueError(fmt::format("get_range_into {}: offset {} + length {} overflows", url, offset, length));
+  RangeTarget target{dst, offset, length};
+  Request req{"GET", url, {{"Range", fmt::format("bytes={}-{}", offset, offset + length - 1)}}, {}, &target};
+  HttpResponse r = impl_->perform(req);
+  if (r.status == 416) return 0;           // the range starts at or past the end
+  if (r.status == 200) return target.written;  // the server ignored Range: what lay in it
+  if (r.status != 206) impl_->throw_status(req, r);
+  check_content_range(url, r, offset, length, target.received);
+  return target.written;
 }
 
 std::optional<std::string> HttpClient::get_if_exists(const std::string& url) const {

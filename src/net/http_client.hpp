@@ -1,6 +1,7 @@
 // The one HTTP client of the engine (STAC API, Zarr over HTTP, anything else that fetches URLs).
 // One implementation means one place for retries, timeouts, connection reuse and error messages.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -68,6 +69,11 @@ class HttpClient {
                          const Headers& extra = {}) const;
   // Bytes [offset, offset + length) of the resource; fewer at its end, empty past it.
   std::string get_range(const std::string& url, std::int64_t offset, std::int64_t length) const;
+  // The same bytes written straight into dst (room for `length` bytes) as they arrive, with no
+  // buffer in between: returns how many were written (fewer at the resource's end, 0 past it).
+  // Errors, retries and the Content-Range check are get_range's.
+  std::size_t get_range_into(const std::string& url, std::uint64_t offset, std::size_t length,
+                             std::byte* dst) const;
   // The body, or nullopt when the resource does not exist (404, 410, and 403: public object
   // stores such as S3 answer 403 for a missing key when listing is not allowed).
   std::optional<std::string> get_if_exists(const std::string& url) const;
@@ -83,5 +89,9 @@ class HttpClient {
 
 // True for http:// and https:// URLs (case-insensitive scheme).
 bool is_http_url(const std::string& s);
+
+// The CA bundle file HttpClient verifies https peers against (libcurl's built-in default), or ""
+// when libcurl does not say.
+const std::string& default_ca_bundle();
 
 }  // namespace cubist::net

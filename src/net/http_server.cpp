@@ -1,13 +1,16 @@
 #include "net/http_server.hpp"
 
+#include <fcntl.h>
 #include <httplib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -90,17 +93,33 @@ std::string content_type_for(const fs::path& p) {
   return "application/octet-stream";
 }
 
-std::string read_bytes(const fs::path& p, std::uint64_t offset, std::uint64_t length) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw IOError(fmt::format("cannot open {}", p.string()));
-  in.seekg(static_cast<std::streamoff>(offset));
-  std::string out(length, '\0');
-  in.read(out.data(), static_cast<std::streamsize>(length));
-  out.resize(static_cast<std::size_t>(in.gcount()));
-  return out;
-}
-
 }  // namespace
+
+// Bytes [offset, offset + length) of an open file; the descriptor closes with the last response
+// (httplib copies the content provider that holds it).
+struct ServerResponse::FileBody {
+  int fd = -1;
+  std::uint64_t offset = 0, length = 0;
+  FileBody(const fs::path& p, std::uint64_t offset_, std::uint64_t length_) : offset(offset_), length(length_) {
+    fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw IOError(fmt::format("cannot open {}: {}", p.string(), std::strerror(errno)));
+  }
+  ~FileBody() { ::close(fd); }
+  FileBody(const FileBody&) = delete;
+  FileBody& operator=(const FileBody&) = delete;
+
+  // httplib asks for the bytes from `from` (relative to the range) on; send the next piece.
+  // False (httplib then drops the connection) when the file ends early or cannot be read: the
+  // Content-Length already promised the whole range.
+  bool send(std::size_t from, httplib::DataSink& sink) const {
+    thread_local std::vector<char> buffer(256 * 1024);  // httplib's worker threads live long: reused
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - from));
+    ssize_t got;
+    do got = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset + from));
+    while (got < 0 && errno == EINTR);
+    return got > 0 && sink.write(buffer.data(), static_cast<std::size_t>(got));
+  }
+};
 
 struct HttpServer::Impl {
   httplib::Server server;
@@ -128,8 +147,7 @@ struct HttpServer::Impl {
       range = parse_single_range(rh->second);
     }
     if (!range) {
-      res.body = req.method == "HEAD" ? std::string() : read_bytes(*file, 0, size);
-      if (req.method == "HEAD") res.headers.emplace_back("Content-Length", std::to_string(size));
+      if (size > 0) res.file_body = std::make_shared<const ServerResponse::FileBody>(*file, 0, size);
       return res;
     }
     auto [a, b] = *range;
@@ -145,7 +163,7 @@ struct HttpServer::Impl {
     }
     res.status = 206;
     res.headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", r.first, r.last, size));
-    res.body = read_bytes(*file, r.first, r.last - r.first + 1);
+    res.file_body = std::make_shared<const ServerResponse::FileBody>(*file, r.first, r.last - r.first + 1);
     return res;
   }
 
@@ -201,6 +219,15 @@ struct HttpServer::Impl {
     hres.status = res.status;
     for (const auto& [k, v] : res.headers) {
       if (lower(k) != "content-length") hres.set_header(k, v);
+    }
+    if (res.file_body) {
+      // Its length is the Content-Length, also for HEAD, which sends no body (provider not called).
+      if (req.method != "HEAD") bytes_sent.fetch_add(res.file_body->length, std::memory_order_relaxed);
+      hres.set_content_provider(static_cast<std::size_t>(res.file_body->length), res.content_type,
+                                [body = res.file_body](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+                                  return body->send(offset, sink);
+                                });
+      return;
     }
     if (req.method != "HEAD") bytes_sent.fetch_add(res.body.size(), std::memory_order_relaxed);
     if (req.method == "HEAD") {

@@ -34,6 +34,9 @@ struct ServerResponse {
   std::string body;
   std::string content_type = "application/json";
   Headers headers;
+  // Mounted files: instead of `body`, a range of an open file, read in pieces while it is sent.
+  struct FileBody;
+  std::shared_ptr<const FileBody> file_body;
 };
 
 using Handler = std::function<ServerResponse(const ServerRequest&)>;

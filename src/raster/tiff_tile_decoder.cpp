@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <libdeflate.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <bit>
@@ -21,11 +22,45 @@
 #endif
 
 #include "cubist/error.hpp"
+#include "net/http_client.hpp"
 
 namespace cubist::raster {
 namespace {
 
-std::atomic<std::int64_t> direct_decodes{0}, gdal_decodes{0};
+std::atomic<std::int64_t> direct_decodes{0}, gdal_decodes{0}, http_reads{0};
+
+// One client for every tile read: its kept-alive connections serve all datasets and threads.
+const net::HttpClient& tile_client() {
+  static const net::HttpClient client;
+  return client;
+}
+
+// GDAL options (GDAL 3.6 cpl_http.cpp / cpl_vsil_curl.cpp, plus names later versions added) under
+// which /vsicurl/ sends something else than a plain GET of the URL, or through another route.
+// Any of them set: GDAL's /vsicurl/ reads the tile, as it always did.
+// Not listed, because they do not change the bytes of a range GET: retries and timeouts (the
+// client's own policy: 4 retries with backoff, 60 s per attempt; GDAL_HTTP_MAX_RETRY and
+// GDAL_HTTP_RETRY_DELAY are set by ensure_gdal anyway), GDAL's caches, chunk size and range
+// merging, HTTP/2 multiplexing, CPL_CURL_VERBOSE. The proxy environment variables (http_proxy,
+// https_proxy, no_proxy) are read by libcurl itself, for both clients alike. /vsis3/, /vsiaz/,
+// /vsigs/ and their signing options never come here: only "/vsicurl/http..." paths do.
+constexpr const char* kGdalHttpOptionsWeDoNotHonour[] = {
+    "GDAL_HTTP_HEADERS", "GDAL_HTTP_HEADER_FILE", "GDAL_HTTP_USERPWD", "GDAL_HTTP_AUTH", "GDAL_HTTP_BEARER",
+    "GDAL_GSSAPI_DELEGATION", "GDAL_HTTP_NETRC", "GDAL_HTTP_NETRC_FILE", "GDAL_HTTP_COOKIE", "GDAL_HTTP_COOKIEFILE",
+    "GDAL_HTTP_COOKIEJAR", "GDAL_HTTP_USERAGENT", "GDAL_HTTP_VERSION", "GDAL_HTTP_PROXY", "GDAL_HTTPS_PROXY",
+    "GDAL_HTTP_PROXYUSERPWD", "GDAL_PROXY", "GDAL_PROXY_AUTH", "CPL_CURL_GZIP", "CPL_VSIL_CURL_USE_HEAD",
+    "CPL_VSIL_CURL_USE_S3_REDIRECT", "VSICURL_PC_URL_SIGNING", "VSICURL_PC_COLLECTION", "VSICURL_PC_SAS_SIGN_HREF_URL",
+    "VSICURL_PC_SAS_TOKEN_URL", "CPL_CURL_ENABLE_VSIMEM",
+};
+// The same for https:// only: which certificates GDAL trusts or presents.
+constexpr const char* kGdalTlsOptionsWeDoNotHonour[] = {
+    "GDAL_HTTP_UNSAFESSL", "GDAL_HTTP_SSL_VERIFYSTATUS", "GDAL_HTTP_USE_CAPI_STORE", "GDAL_HTTP_CAPATH",
+    "GDAL_HTTP_SSLCERT", "GDAL_HTTP_SSLCERTTYPE", "GDAL_HTTP_SSLKEY", "GDAL_HTTP_KEYPASSWD",
+};
+// GDAL's CA bundle for https (which one wins depends on the GDAL version: any of them counts).
+// Many systems set CURL_CA_BUNDLE or SSL_CERT_FILE to the distribution's bundle, which is
+// libcurl's default too: only another file makes the trust differ.
+constexpr const char* kGdalCaBundleOptions[] = {"GDAL_CURL_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"};
 
 // ---- TIFF predictors (libtiff's tif_predict.c, done in registers) ----
 
@@ -193,6 +228,38 @@ TileDecoder::~TileDecoder() {
   if (file_) VSIFCloseL(static_cast<VSILFILE*>(file_));
 }
 
+std::optional<std::string> direct_http_url(const std::string& gdal_path) {
+  constexpr std::string_view prefix = "/vsicurl/";
+  if (gdal_path.rfind(prefix, 0) != 0) return std::nullopt;  // includes "/vsicurl?url=...&options"
+  std::string url = gdal_path.substr(prefix.size());
+  if (!net::is_http_url(url)) return std::nullopt;
+  auto set = [&](const char* option) { return VSIGetPathSpecificOption(gdal_path.c_str(), option, nullptr) != nullptr; };
+  if (std::any_of(std::begin(kGdalHttpOptionsWeDoNotHonour), std::end(kGdalHttpOptionsWeDoNotHonour), set))
+    return std::nullopt;
+  const bool https = url[4] == 's' || url[4] == 'S';
+  if (!https) return url;
+  if (std::any_of(std::begin(kGdalTlsOptionsWeDoNotHonour), std::end(kGdalTlsOptionsWeDoNotHonour), set))
+    return std::nullopt;
+  for (const char* option : kGdalCaBundleOptions) {
+    const char* bundle = VSIGetPathSpecificOption(gdal_path.c_str(), option, nullptr);
+    if (bundle && (net::default_ca_bundle().empty() || bundle != net::default_ca_bundle())) return std::nullopt;
+  }
+  return url;
+}
+
+bool TileDecoder::read_tile_bytes(std::uint64_t offset, std::size_t size, std::vector<std::byte>& raw) {
+  if (!http_url_) http_url_ = direct_http_url(dataset_.GetDescription());
+  if (!*http_url_) return read_raw(offset, size, raw);
+  raw.resize(size);
+  try {
+    if (tile_client().get_range_into(**http_url_, offset, size, raw.data()) != size) return false;
+  } catch (const Error&) {
+    return false;  // as a failed VSI read: ReadBlock then decides (and names the error)
+  }
+  http_reads.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 bool TileDecoder::read_raw(std::uint64_t offset, std::size_t size, std::vector<std::byte>& raw) {
   if (!file_ && !file_failed_) {
     // The path GDAL opened, so /vsicurl/ shares its cached header bytes and configuration.
@@ -235,7 +302,7 @@ bool TileDecoder::decode_direct(GDALRasterBand& band, int col, int row, std::byt
   const std::size_t tile_bytes = format->tile_bytes();
   if (offset == 0 || size == 0 || size > tile_bytes + tile_bytes / 8 + 4096) return false;
   thread_local std::vector<std::byte> raw;
-  if (!read_raw(offset, static_cast<std::size_t>(size), raw)) return false;
+  if (!read_tile_bytes(offset, static_cast<std::size_t>(size), raw)) return false;
   libdeflate_decompressor* d = thread_decompressor();
   // Exactly a tile's bytes, or libtiff decides (it also accepts longer streams, cut to the tile).
   if (!d || libdeflate_zlib_decompress(d, raw.data(), static_cast<std::size_t>(size), dst, tile_bytes, nullptr) !=
@@ -261,7 +328,8 @@ void TileDecoder::decode(GDALRasterBand& band, int col, int row, std::byte* dst)
 }
 
 TileDecodeStats tile_decode_stats() {
-  return {direct_decodes.load(std::memory_order_relaxed), gdal_decodes.load(std::memory_order_relaxed)};
+  return {direct_decodes.load(std::memory_order_relaxed), gdal_decodes.load(std::memory_order_relaxed),
+          http_reads.load(std::memory_order_relaxed)};
 }
 
 }  // namespace cubist::raster

@@ -1,9 +1,10 @@
 // Tiles of tiled GeoTIFFs (COGs) decoded without libtiff in the common case: DEFLATE, predictor
 // none / horizontal / floating point, one sample per stored pixel (one band, or bands in separate
 // planes), little-endian. GDAL says where the tile lies (the GTiff driver's BLOCK_OFFSET_x_y /
-// BLOCK_SIZE_x_y items of the "TIFF" metadata domain), its bytes are read through GDAL's virtual
-// file layer (local files, /vsicurl/ with the same configuration and cache as GDAL's own reads),
-// inflated by libdeflate (which libtiff calls too) and the predictor is undone here: libtiff's
+// BLOCK_SIZE_x_y items of the "TIFF" metadata domain), its bytes are read with one range GET of
+// the engine's HTTP client straight into the tile buffer for http(s) COGs (see direct_http_url),
+// else through GDAL's virtual file layer (local files, /vsis3/ etc., and /vsicurl/ whenever GDAL
+// configuration changes how it would fetch), inflated by libdeflate (which libtiff calls too) and the predictor is undone here: libtiff's
 // horizontal predictor loop makes each sample wait for the store of the one before (~10 % of the
 // NDVI demo's CPU), here the running sum stays in registers.
 // Anything else, and any tile this path cannot decode exactly (sparse, short, corrupt), goes to
@@ -57,10 +58,14 @@ class TileDecoder {
 
  private:
   const std::optional<DirectTileFormat>& format_of(GDALRasterBand& band);
+  // Through GDAL's file layer (the path GDAL opened).
   bool read_raw(std::uint64_t offset, std::size_t size, std::vector<std::byte>& raw);
+  // A tile's bytes: by one range GET when direct_http_url allows, else read_raw.
+  bool read_tile_bytes(std::uint64_t offset, std::size_t size, std::vector<std::byte>& raw);
 
   std::string href_;
   GDALDataset& dataset_;
+  std::optional<std::optional<std::string>> http_url_;  // decided on first read: none / URL to GET
   void* file_ = nullptr;  // VSILFILE*, opened on first use
   bool file_failed_ = false;
   std::optional<bool> little_endian_;
@@ -74,9 +79,18 @@ bool direct_decoding_enabled();
 // and tile.
 void read_block(GDALRasterBand& band, const std::string& href, int col, int row, std::byte* dst);
 
-// Tiles decoded since the process started, by path.
+// The http(s) URL whose ranges TileDecoder may GET itself for the GDAL path `gdal_path`
+// ("/vsicurl/http..."), or nullopt when only GDAL's /vsicurl/ may read it: other paths, and
+// whenever a GDAL option that changes the request (headers, credentials, proxy, cookies, TLS,
+// URL signing, ...; list in the .cpp) is set for the path (config option, environment or
+// path-specific option; read in the calling thread).
+std::optional<std::string> direct_http_url(const std::string& gdal_path);
+
+// Tiles decoded since the process started, by path; http_reads: tiles whose bytes came by one range
+// GET each (direct_http_url) rather than through GDAL's file layer (the requests the HTTP server
+// counts include these).
 struct TileDecodeStats {
-  std::int64_t direct = 0, gdal = 0;
+  std::int64_t direct = 0, gdal = 0, http_reads = 0;
 };
 TileDecodeStats tile_decode_stats();
 
