@@ -62,7 +62,7 @@ Chunk assemble_chunks(const std::vector<Chunk>& chunks, const ChunkGrid& grid, D
 
 std::vector<graph::LayerPtr> optimize_layers(const std::vector<graph::LayerPtr>& outputs) {
   auto fused = graph::fuse_elementwise(graph::push_down_windows(graph::merge_equal_layers(outputs), kernels::window_source));
-  return graph::pad_zarr_edge_chunks(graph::inline_sources(fused, kernels::source_reads_rows));
+  return graph::inline_sources(fused, kernels::source_reads_rows);
 }
 
 std::vector<std::vector<Chunk>> run_layers(const std::vector<graph::LayerPtr>& outputs, const ComputeOptions& options,

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -93,6 +94,23 @@ std::string content_type_for(const fs::path& p) {
   return "application/octet-stream";
 }
 
+// What httplib would compress for a client that accepts it (its can_compress_content_type):
+// such files are sent from a string as before, so they still go out compressed. They are JSON
+// and text documents; COGs and Zarr chunks go from the file.
+bool httplib_compresses(const std::string& content_type) {
+  return content_type.rfind("text/", 0) == 0 || content_type == "application/json";
+}
+
+std::string read_bytes(const fs::path& p, std::uint64_t offset, std::uint64_t length) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw IOError(fmt::format("cannot open {}", p.string()));
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string out(length, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(length));
+  out.resize(static_cast<std::size_t>(in.gcount()));
+  return out;
+}
+
 }  // namespace
 
 // Bytes [offset, offset + length) of an open file; the descriptor closes with the last response
@@ -146,8 +164,14 @@ struct HttpServer::Impl {
       range_requests.fetch_add(1, std::memory_order_relaxed);
       range = parse_single_range(rh->second);
     }
+    const bool from_file = !httplib_compresses(res.content_type);
     if (!range) {
-      if (size > 0) res.file_body = std::make_shared<const ServerResponse::FileBody>(*file, 0, size);
+      if (from_file && size > 0) {
+        res.file_body = std::make_shared<const ServerResponse::FileBody>(*file, 0, size);
+      } else {
+        res.body = req.method == "HEAD" ? std::string() : read_bytes(*file, 0, size);
+        if (req.method == "HEAD") res.headers.emplace_back("Content-Length", std::to_string(size));
+      }
       return res;
     }
     auto [a, b] = *range;
@@ -163,7 +187,8 @@ struct HttpServer::Impl {
     }
     res.status = 206;
     res.headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", r.first, r.last, size));
-    res.file_body = std::make_shared<const ServerResponse::FileBody>(*file, r.first, r.last - r.first + 1);
+    if (from_file) res.file_body = std::make_shared<const ServerResponse::FileBody>(*file, r.first, r.last - r.first + 1);
+    else res.body = read_bytes(*file, r.first, r.last - r.first + 1);
     return res;
   }
 

@@ -34,7 +34,8 @@ struct ServerResponse {
   std::string body;
   std::string content_type = "application/json";
   Headers headers;
-  // Mounted files: instead of `body`, a range of an open file, read in pieces while it is sent.
+  // Mounted files (but JSON and text, which httplib may compress): instead of `body`, a range of
+  // an open file, read in pieces while it is sent.
   struct FileBody;
   std::shared_ptr<const FileBody> file_body;
 };

@@ -210,3 +210,21 @@ TEST_F(RangeIntoTest, MountedFilesAreSentFromTheFileWithTheSameHeaders) {
   EXPECT_EQ(body, "");
   EXPECT_EQ(server_.stats().bytes_sent, content_.size() + 262'161 + 3 + 4);
 }
+
+TEST_F(RangeIntoTest, JsonAndTextFilesStillGoOutCompressedWhenTheClientAcceptsIt) {
+  // httplib compresses string bodies of these types (not content providers): they stay strings.
+  std::string json = "[";
+  for (int i = 0; i < 2000; ++i) json += "{\"id\": " + std::to_string(i) + ", \"name\": \"item\"},";
+  json.back() = ']';
+  std::ofstream(dir_ / "items.json", std::ios::binary) << json;
+  server_.start();
+  net::HttpClient client(fast());  // accepts every encoding libcurl decodes on whole-document GETs
+  auto r = client.get(url("/data/items.json"));
+  EXPECT_EQ(r.body, json);
+  EXPECT_TRUE(r.headers.count("content-encoding")) << "a JSON file went out uncompressed";
+  EXPECT_EQ(r.headers.at("content-type"), "application/json");
+  auto bin = client.get(url("/data/big.bin"));
+  EXPECT_EQ(bin.body, content_);
+  EXPECT_FALSE(bin.headers.count("content-encoding"));
+  EXPECT_EQ(client.get_range(url("/data/items.json"), 10, 20), json.substr(10, 20));
+}

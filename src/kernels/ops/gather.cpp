@@ -223,8 +223,33 @@ void fill_padding(const Chunk& full, const Shape& shape, const Padding& pad) {
   }
 }
 
+// Bytes of the C-order buffer of shape `chunks` after the last element of the block `shape` at
+// its origin: all padding.
+std::size_t trailing_padding_bytes(const Shape& shape, const Shape& chunks, std::size_t item) {
+  std::int64_t last = 0, stride = 1;
+  for (std::size_t a = shape.size(); a-- > 0;) {
+    last += (shape[a] - 1) * stride;
+    stride *= chunks[a];
+  }
+  return static_cast<std::size_t>(shape_size(chunks) - last - 1) * item;
+}
+
+// A streamed edge chunk's padding is filled once its last input is in, not when it is allocated:
+// the open accumulators of neighbouring chunks (thin strips, see ARCHITECTURE "Streamed assembly")
+// would otherwise hold their whole padding resident from their first input on. Until then the
+// last 8 bytes of the buffer (padding) count the bytes written so far (inputs never overlap, so
+// the count reaches nbytes() exactly when the chunk is complete).
+constexpr std::size_t kCounterBytes = sizeof(std::uint64_t);
+
+bool defers_padding(const TaskContext& ctx, const Shape& shape) {
+  const auto& pad = ctx.params<Prepared>().padding;
+  return pad && shape != pad->chunks && shape_size(shape) > 0 &&
+         trailing_padding_bytes(shape, pad->chunks, itemsize(ctx.out_dtype)) >= kCounterBytes;
+}
+
 // A new output chunk: fresh zero pages (streamed assembly, see accumulate) or recycled storage.
-// With zarr_padding and an edge chunk, a view at the origin of a padded full-chunk buffer.
+// With zarr_padding and an edge chunk, a view at the origin of a padded full-chunk buffer (its
+// padding filled now, or by accumulate once complete when `sparse` and defers_padding).
 Chunk new_output(const TaskContext& ctx, bool sparse) {
   const auto& pad = ctx.params<Prepared>().padding;
   Shape shape = ctx.shape();
@@ -235,7 +260,8 @@ Chunk new_output(const TaskContext& ctx, bool sparse) {
       throw ValueError(fmt::format("gather: output chunk {} exceeds the Zarr chunk shape {} of field 'zarr_padding'",
                                    shape_to_string(shape), shape_to_string(pad->chunks)));
   Chunk full = make(pad->chunks);
-  if (!(sparse && pad->zero)) fill_padding(full, shape, *pad);
+  // Fresh zero pages already hold a zero fill and a zero count.
+  if (!sparse || (!pad->zero && !defers_padding(ctx, shape))) fill_padding(full, shape, *pad);
   const Shape origin(shape.size(), 0);
   return full.view(origin, std::move(shape));
 }
@@ -244,7 +270,22 @@ Chunk new_output(const TaskContext& ctx, bool sparse) {
 // sparse pages, so a chunk being filled is resident only as far as it has been written.
 std::size_t accumulate(const TaskContext& ctx, Chunk& out) {
   if (out.empty()) out = new_output(ctx, true);
-  return add_inputs(ctx, out);
+  const std::size_t written = add_inputs(ctx, out);
+  if (!defers_padding(ctx, out.shape())) return written;
+  const Padding& pad = *ctx.params<Prepared>().padding;
+  auto* counter = static_cast<std::byte*>(out.mutable_raw()) +
+                  static_cast<std::size_t>(shape_size(pad.chunks)) * itemsize(ctx.out_dtype) - kCounterBytes;
+  std::uint64_t count;
+  std::memcpy(&count, counter, kCounterBytes);
+  count += written;
+  if (count < out.nbytes()) {
+    std::memcpy(counter, &count, kCounterBytes);
+  } else if (pad.zero) {
+    std::memset(counter, 0, kCounterBytes);
+  } else {
+    fill_padding(out, out.shape(), pad);  // out.raw() is the buffer's origin; this covers the count
+  }
+  return written;
 }
 
 Chunk run(const TaskContext& ctx) {
