@@ -51,12 +51,6 @@ class Chunk {
   std::size_t nbytes() const { return static_cast<std::size_t>(size_) * itemsize(dtype_); }
 
   const void* raw() const { return data_.get(); }
-  // Bytes of storage from raw() to the end of the chunk's allocation, as far as the chunk knows:
-  // the bytes allocated for its shape (allocate, zeros, sparse_zeros), nbytes() for wrap() (the
-  // owner's extent is unknown), the rest of its parent's for a view. A consumer may read past
-  // the chunk's own elements only within this (Zarr edge chunks assembled at the full chunk
-  // shape: zarr::ZarrArray::write_chunk with input_padded).
-  std::size_t storage_bytes() const { return storage_; }
   // Writable only while its producer still holds the only reference.
   void* mutable_raw() const { return const_cast<void*>(data_.get()); }
 
@@ -87,7 +81,6 @@ class Chunk {
   std::vector<std::int64_t> strides_;
   bool contiguous_ = true;
   std::shared_ptr<const void> data_;
-  std::size_t storage_ = 0;
 };
 
 // Read-only values that keep their chunk alive, so `a.compute().values<float>()` is safe to hold.

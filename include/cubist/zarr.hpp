@@ -144,10 +144,6 @@ nlohmann::json to_zarr_json(const ArrayMetadata& m);
 // Metadata as one JSON value and back, for task parameters that travel to workers
 // (v2: {".zarray": ..., ".zattrs": ...}; v3: the zarr.json document).
 nlohmann::json metadata_to_json(const ArrayMetadata& m);
-// One element of `dtype` holding `fill_value` (metadata JSON: null, a number, "NaN", "Infinity",
-// "-Infinity", a v3 "0x..." bit pattern, a bool), native endian: what edge chunks are padded with.
-// ValueError naming `where` when the value does not suit the dtype.
-std::array<std::byte, 8> fill_value_bytes(const nlohmann::json& fill_value, DType dtype, std::string_view where);
 ArrayMetadata metadata_from_json(const nlohmann::json& j, std::string_view where = "task parameter");
 // Formats JSON as zarr-python does (4-space indent, sorted keys, ASCII).
 std::string dump_json(const nlohmann::json& j);
@@ -192,12 +188,8 @@ class ZarrArray {
   // part: its index, then only the inner chunks the box touches (Store::get_range).
   Chunk read_region(const Shape& offset, const Shape& shape) const;
   // Encodes and atomically stores one chunk; `chunk` must have the grid's shape at `index` and the
-  // array's dtype. Edge chunks are padded with the fill value, as zarr-python does. With
-  // `padded_input` the caller says an edge chunk is a view at the origin of a C-order buffer of
-  // the full chunk shape whose padding already holds the fill value (a "gather" assembled it so:
-  // graph::pad_zarr_edge_chunks); it is encoded from that buffer in place when its strides and
-  // Chunk::storage_bytes() prove the buffer is there, else padded as usual.
-  void write_chunk(const std::vector<std::int64_t>& index, const Chunk& chunk, bool padded_input = false) const;
+  // array's dtype. Edge chunks are padded with the fill value, as zarr-python does.
+  void write_chunk(const std::vector<std::int64_t>& index, const Chunk& chunk) const;
   void write_chunk(std::int64_t linear, const Chunk& chunk) const;
   // Writes `data` at element `offset` (region writes, appends onto a partial last chunk). Chunks
   // only partly covered are read, merged and rewritten: concurrent region writes must not touch

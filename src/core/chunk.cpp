@@ -137,8 +137,6 @@ Chunk chunk_in_buffer(DType dtype, Shape shape, void* (*acquire)(std::size_t), v
   void* p = acquire(bytes);
   if (!p) throw Error(fmt::format("out of memory allocating a chunk of {} bytes", bytes));
   std::shared_ptr<const void> owner(p, [bytes, release](const void* q) { release(const_cast<void*>(q), bytes); });
-  // storage_bytes() stays nbytes(), not the rounded size: a consumer that may read past the
-  // elements (a padded Zarr edge chunk) must never take the rounding's uninitialised tail for them.
   return Chunk::wrap(dtype, std::move(shape), std::move(owner), p);
 }
 }  // namespace
@@ -186,8 +184,6 @@ Chunk Chunk::view(std::span<const std::int64_t> offset, Shape shape) const {
     if (c.shape_[a] > 1) contiguous = false;
   const auto* base = static_cast<const std::byte*>(data_.get()) + static_cast<std::size_t>(start) * itemsize(dtype_);
   c.data_ = std::shared_ptr<const void>(data_, base);
-  const std::size_t skipped = static_cast<std::size_t>(start) * itemsize(dtype_);
-  c.storage_ = storage_ > skipped ? storage_ - skipped : 0;
   if (contiguous) c.set_c_strides();
   else c.contiguous_ = false;
   return c;
@@ -236,7 +232,6 @@ Chunk Chunk::wrap(DType dtype, Shape shape, std::shared_ptr<const void> owner, c
   c.size_ = shape_size(shape);
   c.shape_ = std::move(shape);
   c.data_ = std::shared_ptr<const void>(std::move(owner), data);
-  c.storage_ = c.nbytes();
   c.set_c_strides();
   return c;
 }

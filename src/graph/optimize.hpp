@@ -57,20 +57,3 @@ namespace cubist::graph {
 std::vector<LayerPtr> merge_equal_layers(const std::vector<LayerPtr>& outputs);
 
 }  // namespace cubist::graph
-
-namespace cubist::graph {
-
-// Padded assembly for Zarr sinks: a "gather" layer (rechunk) whose only consumer is a chunk-mode
-// "zarr_write" sink over the Zarr chunk grid, storing the values as they are (no CF or time
-// encoding), assembles each chunk at the full Zarr chunk shape with the padding holding the
-// array's fill value (gather params "zarr_padding"), and the sink is told so ("input_padded"):
-// Zarr edge chunks are then encoded from the assembled buffer instead of being copied into a
-// padded one. A gather that is also an output or read by any other layer is left alone. The
-// stored bytes are identical with and without the rewrite. Run it last: it reads the sink's
-// direct input. compute() does not run it (optimize_layers): on the NDVI demo it saved the
-// padded copy but wrote the padding on fresh pages (+100k page faults), which cost more CPU than
-// the copy (medians of 6 interleaved runs, loaded 2-core VM: user+sys 6.76-7.14 s with it, 6.55 s
-// without; peak RSS 515-535 MiB with it, 566-590 MiB without). See docs/ARCHITECTURE.md.
-std::vector<LayerPtr> pad_zarr_edge_chunks(const std::vector<LayerPtr>& outputs);
-
-}  // namespace cubist::graph

@@ -313,28 +313,7 @@ struct WriteBuffers {
 };
 }  // namespace
 
-std::array<std::byte, 8> fill_value_bytes(const json& fill_value, DType dtype, std::string_view where) {
-  return detail::fill_bytes(fill_value, dtype, where);
-}
-
-namespace {
-// True when `chunk` (of an edge shape) is the origin of a C-order buffer of shape `full` that is
-// really there: its strides are those of `full` on every axis the chunk spans more than once (a
-// view of extent 1 on an axis may carry its own C stride there, see Chunk::view), and
-// its storage reaches the end of the full block. A plain chunk of the edge shape can have the same
-// strides (an edge only on axis 0), and a constant chunk is a view of a shared flat buffer, but
-// neither has the storage: Chunk::storage_bytes() is nbytes() for them. Whether the padding holds
-// the fill value is the producer's promise (padded_input), not checked here.
-bool spans_full_block(const Chunk& chunk, const Shape& full) {
-  Shape c_strides(full.size(), 1);
-  for (std::size_t a = full.size(); a-- > 1;) c_strides[a - 1] = c_strides[a] * full[a];
-  for (std::size_t a = 0; a < full.size(); ++a)
-    if (chunk.strides()[a] != c_strides[a] && chunk.shape()[a] > 1) return false;
-  return chunk.storage_bytes() >= static_cast<std::size_t>(shape_size(full)) * itemsize(chunk.dtype());
-}
-}  // namespace
-
-void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk& chunk, bool padded_input) const {
+void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk& chunk) const {
   check_index(grid_, index, path_);
   Shape actual = grid_.chunk_shape(index);
   auto key = chunk_key(index);
@@ -378,8 +357,6 @@ void ZarrArray::write_chunk(const std::vector<std::int64_t>& index, const Chunk&
       packed().resize_discard(pipeline_->decoded_nbytes());
       pack_c_order(chunk, packed().data());
       src = packed().data();
-    } else if (padded_input && spans_full_block(chunk, meta_.chunks)) {
-      src = static_cast<const std::byte*>(chunk.raw());  // assembled padded (graph::pad_zarr_edge_chunks)
     } else {  // the edge chunk padded to the full chunk shape with the fill value, each byte written once
       Bytes& padded = packed();
       padded.resize_discard(pipeline_->decoded_nbytes());

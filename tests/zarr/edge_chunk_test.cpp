@@ -2,8 +2,6 @@
 // views, for every element size, and through the scratch pool that big chunks use.
 #include <cmath>
 #include <cstring>
-#include <limits>
-#include <memory>
 #include <optional>
 
 #include "test_util.hpp"
@@ -140,65 +138,4 @@ TEST(ZarrEdgeChunks, BigEdgeChunksThroughTheScratchPool) {
   float v;
   std::memcpy(&v, decoded.data() + 8, 4);  // row 0, x = 2: beyond the 2 stored columns
   EXPECT_TRUE(std::isnan(v));
-}
-
-// Chunk::storage_bytes: what a consumer may read from raw() on.
-TEST(ZarrEdgeChunks, StorageBytesFollowAllocationsViewsAndWraps) {
-  Chunk full = Chunk::allocate(DType::Float64, {4, 4});
-  EXPECT_EQ(full.storage_bytes(), 128u);
-  std::vector<std::int64_t> origin{0, 0}, below{1, 0};
-  EXPECT_EQ(full.view(origin, {3, 2}).storage_bytes(), 128u);
-  EXPECT_EQ(full.view(below, {3, 4}).storage_bytes(), 96u);
-  EXPECT_EQ(full.view(below, {3, 4}).reshaped({12}).storage_bytes(), 96u);
-  EXPECT_EQ(Chunk::allocate(DType::UInt8, {3}).storage_bytes(), 3u);  // not the 64-byte rounding
-  EXPECT_EQ(Chunk::sparse_zeros(DType::Int16, {5}).storage_bytes(), 10u);
-  auto owner = std::make_shared<std::vector<double>>(16);
-  EXPECT_EQ(Chunk::wrap(DType::Float64, {2, 4}, owner, owner->data()).storage_bytes(), 64u);  // the owner's extent is unknown
-}
-
-// write_chunk(padded_input) encodes an edge chunk from its buffer only when that buffer is a
-// padded full chunk; anything else of the edge shape (a plain chunk, whose strides equal the full
-// chunk's for an edge on axis 0 only; a view of a bigger flat buffer, as constant chunks are) is
-// padded as usual. Every store must equal the one written without the flag.
-TEST(ZarrEdgeChunks, PaddedInputIsEncodedInPlaceOnlyWhenItsBufferHoldsTheFullChunk) {
-  TempDir dir;
-  auto store = open_directory_store(dir.path());
-  auto m = default_array_metadata({"y", "x"}, {7, 10}, {4, 4}, DType::Float64);
-  m.compressor = json{{"id", "blosc"}, {"cname", "lz4"}, {"clevel", 5}, {"shuffle", 1}, {"blocksize", 0}};
-  auto reference = ZarrArray::from_metadata(store, "reference", m);
-  const auto& g = reference->grid();
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  int variant = 0;
-  for (const char* k : {"padded", "plain", "flat"}) {
-    const std::string kind = k;
-    auto a = ZarrArray::from_metadata(store, kind, m);
-    for (std::int64_t i = 0; i < g.total_chunks(); ++i) {
-      const auto index = g.unravel(i);
-      const Shape shape = g.chunk_shape(index);
-      Chunk data = iota_chunk<double>(shape, static_cast<double>(100 * i));
-      if (kind == "plain") {
-        a->write_chunk(index, data, true);
-      } else {
-        // The full chunk, data at its origin; beyond it the fill value, or garbage a wrong reader would store.
-        Chunk full = Chunk::allocate(DType::Float64, m.chunks);
-        auto v = full.mutable_values<double>();
-        for (std::int64_t y = 0; y < 4; ++y)
-          for (std::int64_t x = 0; x < 4; ++x)
-            v[static_cast<std::size_t>(y * 4 + x)] =
-                y < shape[0] && x < shape[1] ? data.values<double>()[static_cast<std::size_t>(y * shape[1] + x)]
-                                             : (kind == "padded" ? nan : 1e9 + variant++);
-        const std::vector<std::int64_t> origin{0, 0};
-        Chunk input = kind == "padded" ? full.view(origin, shape)
-                                       : Chunk::wrap(DType::Float64, shape, std::make_shared<Chunk>(full), full.raw());
-        if (kind == "flat" && shape[1] < 4) input = data;  // a flat view is C-ordered at the edge shape
-        a->write_chunk(index, input, true);
-      }
-      if (kind == "padded") reference->write_chunk(index, data);
-    }
-    for (std::int64_t i = 0; i < g.total_chunks(); ++i) {
-      const auto index = g.unravel(i);
-      EXPECT_EQ(store->get(a->chunk_key(index))->as_string(), store->get(reference->chunk_key(index))->as_string())
-          << kind << " chunk " << i;
-    }
-  }
 }

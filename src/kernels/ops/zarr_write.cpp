@@ -4,9 +4,6 @@
 //   mode "chunk":  the input grid is the Zarr chunk grid; input chunk i is Zarr chunk i.
 //   mode "region": the input chunk lands at `offset` + its own offset (appends onto an existing
 //                  array); the caller's chunking guarantees no two tasks touch one Zarr chunk.
-//   "input_padded": true (chunk mode, set by graph::pad_zarr_edge_chunks): the input "gather"
-//                  assembles each edge chunk padded at the full chunk shape (its "zarr_padding"
-//                  params), so write_chunk encodes it in place instead of padding a copy.
 #include <fmt/format.h>
 
 #include "cubist/error.hpp"
@@ -19,7 +16,6 @@ namespace {
 struct Prepared {
   std::shared_ptr<const zarr::ZarrArray> array;
   bool region = false;
-  bool input_padded = false;
   Shape offset;
   std::optional<zarr::cf::TimeUnits> time_units;  // datetime64 input is CF-encoded to int64
   std::optional<zarr::cf::Encoding> cf_encoding;  // scale_factor/add_offset packing (xarray's CF encoding)
@@ -35,10 +31,6 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
   p->array = zarr::ZarrArray::from_metadata(zarr::open_store(store_path), path, std::move(meta));
   p->region = params.value("mode", std::string("chunk")) == "region";
   if (p->region) p->offset = params.at("offset").get<Shape>();
-  if (params.contains("input_padded")) {
-    if (!params["input_padded"].is_boolean()) throw ValueError(fmt::format("{}: field 'input_padded' must be a bool", p->where));
-    p->input_padded = params["input_padded"].get<bool>();
-  }
   if (params.contains("time_units"))
     p->time_units = zarr::cf::parse_time_units(params["time_units"].get<std::string>(),
                                                params.value("calendar", std::string("standard")));
@@ -83,8 +75,7 @@ Chunk run(const TaskContext& ctx) {
       throw ValueError(fmt::format("{}: chunk {} has shape {} but the Zarr chunk is {}", p.where,
                                    p.array->chunk_key(index), shape_to_string(data.shape()),
                                    shape_to_string(p.array->grid().chunk_shape(index))));
-    // Only an unconverted input can be the padded buffer (the CF encoders return new chunks).
-    p.array->write_chunk(index, data, p.input_padded && !p.time_units && !p.cf_encoding);
+    p.array->write_chunk(index, data);
   }
   return Chunk::zeros(DType::UInt8, ctx.shape());
 }
@@ -92,7 +83,7 @@ Chunk run(const TaskContext& ctx) {
 // strided_inputs: zero-copy views of in-memory data reach write_chunk as they are, which packs
 // them into a per-thread buffer (or, for shards, packs each inner chunk straight from the view)
 // instead of the runtime packing every chunk into a freshly allocated one first.
-const OpRegistration kRegister{OpDef{.name = "zarr_write", .prepare = prepare, .run = run, .strided_inputs = true}};
+const OpRegistration kRegister{OpDef{"zarr_write", prepare, run, /*strided_inputs=*/true}};
 
 }  // namespace
 }  // namespace cubist::kernels
