@@ -17,6 +17,7 @@
 #include "cli/demo_pipeline.hpp"
 #include "core/format.hpp"
 #include "cubist/error.hpp"
+#include "raster/raster.hpp"
 #include "raster/synthetic_s2.hpp"
 #include "raster/tile_cache.hpp"
 #include "stac/api_server.hpp"
@@ -125,6 +126,7 @@ int run_demo(const DemoOptions& o) {
   const NdviPipelineResult r = run_ndvi_pipeline(cfg);
   const double pipeline_seconds = seconds_since(pipeline_start);
   const net::ServerStats st = server.stats();
+  raster::close_idle_tile_connections();  // or stop() waits out the server's keep-alive timeout (1 s)
   server.stop();
 
   line("wrote", fmt::format("{} in {:.2f} s on {} workers", output.string(), r.write_seconds,

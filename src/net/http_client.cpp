@@ -398,6 +398,14 @@ std::optional<std::string> HttpClient::get_if_exists(const std::string& url) con
   return std::move(r.body);
 }
 
+void HttpClient::close_idle_connections() const {
+  std::vector<EasyHandle> closing;
+  {
+    std::lock_guard lock(impl_->mutex);
+    closing.swap(impl_->idle);
+  }
+}  // the handles, and with them their connections, go here, outside the lock
+
 HttpStats HttpClient::stats() const {
   return HttpStats{impl_->requests.load(), impl_->retries.load(), impl_->bytes_received.load(),
                    impl_->connections.load()};

@@ -79,6 +79,9 @@ class HttpClient {
   std::optional<std::string> get_if_exists(const std::string& url) const;
 
   HttpStats stats() const;
+  // Closes the kept-alive connections no request is using (the next request opens a new one). A
+  // server in the same process waits for its idle kept-alive clients when it stops.
+  void close_idle_connections() const;
   const HttpOptions& options() const;
 
   struct Impl;

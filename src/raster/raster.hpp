@@ -72,6 +72,11 @@ class AssetRows {
 // tiled GeoTIFF, a float32/float64 output). Tiles come from the shared tile cache as read_into's.
 std::unique_ptr<AssetRows> open_rows(const AssetRead& asset, const Grid& target, double fill_value, DType dtype);
 
+// Closes the idle kept-alive connections of the HTTP client that reads COG tile bytes: an HTTP
+// server in this process (`cubist demo`) otherwise waits for them, up to its keep-alive timeout,
+// when it stops.
+void close_idle_tile_connections();
+
 // Frees what this thread holds for reads: its open datasets, its PROJ objects and GDAL's
 // thread-local state. For threads that end (GDAL never frees them for threads it did not start).
 void release_thread_resources();

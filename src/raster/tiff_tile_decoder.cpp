@@ -23,6 +23,7 @@
 
 #include "cubist/error.hpp"
 #include "net/http_client.hpp"
+#include "raster/raster.hpp"
 
 namespace cubist::raster {
 namespace {
@@ -326,6 +327,8 @@ bool direct_decoding_enabled() {
 void TileDecoder::decode(GDALRasterBand& band, int col, int row, std::byte* dst) {
   if (!direct_decoding_enabled() || !decode_direct(band, col, row, dst)) read_block(band, href_, col, row, dst);
 }
+
+void close_idle_tile_connections() { tile_client().close_idle_connections(); }
 
 TileDecodeStats tile_decode_stats() {
   return {direct_decodes.load(std::memory_order_relaxed), gdal_decodes.load(std::memory_order_relaxed),

@@ -103,6 +103,12 @@ TEST_F(HttpTest, GetAndPostJson) {
   copy.get(url("/hello/copy"));
   EXPECT_EQ(client.stats().connections, 1u);
   EXPECT_EQ(client.stats().requests, 53u);
+  // Closing the idle connections (before stopping a server in the same process): the next
+  // request connects again, and is then kept alive as before.
+  client.close_idle_connections();
+  client.get(url("/hello/again"));
+  client.get(url("/hello/again"));
+  EXPECT_EQ(client.stats().connections, 2u);
 }
 
 TEST_F(HttpTest, UnknownPathIs404AndWrongMethodIs405) {
