@@ -119,7 +119,7 @@ class TileCache {
 
 std::size_t tile_cache_capacity_from_env() {
   const char* text = std::getenv("CUBIST_TILE_CACHE_MB");
-  if (!text) return std::size_t{32} << 20;
+  if (!text) return std::size_t{64} << 20;
   // A cache larger than the machine's memory is a typo, not a setting.
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   const std::uint64_t max_mb = pages > 0 && page > 0 ? (static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)) >> 20

@@ -258,7 +258,7 @@ TEST(TileCacheSize, CubistTileCacheMbIsAWholeNumberOfMegabytes) {
   const char* saved = std::getenv("CUBIST_TILE_CACHE_MB");
   const std::string keep = saved ? saved : "";
   ::unsetenv("CUBIST_TILE_CACHE_MB");
-  EXPECT_EQ(raster::tile_cache_capacity_from_env(), std::size_t{32} << 20);
+  EXPECT_EQ(raster::tile_cache_capacity_from_env(), std::size_t{64} << 20);
   ::setenv("CUBIST_TILE_CACHE_MB", "0", 1);
   EXPECT_EQ(raster::tile_cache_capacity_from_env(), 0u);
   ::setenv("CUBIST_TILE_CACHE_MB", "48", 1);
