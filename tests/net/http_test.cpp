@@ -13,6 +13,7 @@
 #include "cubist/error.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "net_test_support.hpp"
 
 namespace net = cubist::net;
 namespace fs = std::filesystem;
@@ -20,21 +21,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Fast retries so the tests spend their time on behaviour, not on sleeping.
-net::HttpOptions fast(int retries = 4) {
-  net::HttpOptions o;
-  o.max_retries = retries;
-  o.backoff_seconds = 0.005;
-  o.max_backoff_seconds = 0.05;
-  o.timeout_seconds = 5;
-  return o;
-}
-
-std::string bytes_pattern(std::size_t n) {
-  std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 7 + i / 251) & 0xff);
-  return s;
-}
+using cubist::net::testing::bytes_pattern;
+using cubist::net::testing::fast;
 
 class HttpTest : public ::testing::Test {
  protected:

@@ -17,26 +17,16 @@
 #include "cubist/error.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "net_test_support.hpp"
 
 namespace net = cubist::net;
 namespace fs = std::filesystem;
 
 namespace {
 
-net::HttpOptions fast(int retries = 2) {
-  net::HttpOptions o;
-  o.max_retries = retries;
-  o.backoff_seconds = 0.005;
-  o.max_backoff_seconds = 0.05;
-  o.timeout_seconds = 5;
-  return o;
-}
+net::HttpOptions fast(int retries = 2) { return cubist::net::testing::fast(retries); }
 
-std::string bytes_pattern(std::size_t n) {
-  std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 13 + i / 509) & 0xff);
-  return s;
-}
+std::string bytes_pattern(std::size_t n) { return cubist::net::testing::bytes_pattern(n, 13, 509); }
 
 // Bytes [offset, offset + length) read with get_range_into into a buffer of exactly `length`
 // bytes (so a write past it shows under ASan), as a string of the bytes written.
