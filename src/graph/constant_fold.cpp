@@ -145,14 +145,6 @@ bool ignores_constant_input(const Layer& l, double value) {
 
 namespace {
 
-// Chunk `c` of reduction layer `l` is constant when all the input chunks it reads are.
-bool all_inputs_constant(const Layer& l, std::int64_t c, const LayerConstants& input) {
-  bool all = true;
-  for_each_chunk_in_box(l.inputs[0].layer->grid, input_chunk_ranges(l, 0, l.grid.unravel(c)),
-                        [&](std::int64_t ic) { all = all && input.chunk[static_cast<std::size_t>(ic)] != 0; });
-  return all;
-}
-
 // Ops that only move values (rechunk and selections, transposes, concatenation): a chunk all of
 // whose input chunks are constant holds their value. The openEO seed graph's rechunk of the 44
 // days without data (reindexed in as constant steps) otherwise assembled ~3 GB of NaN chunks.
@@ -176,9 +168,9 @@ std::optional<double> filled_value(const Layer& l) {
   return std::nullopt;
 }
 
-// The value of chunk `c` of a value-moving layer when every input chunk it reads is constant with
-// one value (at least one chunk read), else nullopt.
-std::optional<double> copied_constant(const Layer& l, std::int64_t c, const std::vector<LayerConstants>& out,
+// The value of chunk `c` of `l` when every input chunk it reads is constant with one value (at
+// least one chunk read), else nullopt: what a min/max reduction or a value-moving chunk holds then.
+std::optional<double> constant_of_inputs(const Layer& l, std::int64_t c, const std::vector<LayerConstants>& out,
                                       const std::unordered_map<const Layer*, std::size_t>& index) {
   std::optional<double> value;
   bool all = true;
@@ -212,19 +204,6 @@ std::vector<LayerConstants> fold_constant_chunks(const std::vector<const Layer*>
       lc.value = l.constant->value;
       lc.any = !l.constant->chunks.empty();
     }
-    if (fold && is_minmax_reduction(l)) {
-      auto it = index.find(l.inputs[0].layer.get());
-      if (it == index.end() || !out[it->second].any) continue;
-      const LayerConstants& input = out[it->second];
-      if (lc.any && !same_value(lc.value, input.value)) continue;  // a layer keeps one value
-      for (std::int64_t c = 0; c < l.grid.total_chunks(); ++c) {
-        if (lc.chunk[static_cast<std::size_t>(c)] || !all_inputs_constant(l, c, input)) continue;
-        lc.chunk[static_cast<std::size_t>(c)] = 1;
-        lc.value = input.value;
-        lc.any = true;
-      }
-      continue;
-    }
     if (fold && !l.constant) {
       if (auto v = filled_value(l)) {  // every chunk of a "full" layer is constant
         lc.chunk.assign(lc.chunk.size(), 1);
@@ -233,15 +212,15 @@ std::vector<LayerConstants> fold_constant_chunks(const std::vector<const Layer*>
         continue;
       }
     }
-    if (fold && copies_values(l)) {
+    if (fold && (is_minmax_reduction(l) || copies_values(l))) {
       const bool constant_inputs = std::any_of(l.inputs.begin(), l.inputs.end(), [&](const LayerInput& in) {
         auto it = index.find(in.layer.get());
         return it != index.end() && out[it->second].any;
       });
       for (std::int64_t c = 0; constant_inputs && c < l.grid.total_chunks(); ++c) {
         if (lc.chunk[static_cast<std::size_t>(c)]) continue;
-        auto v = copied_constant(l, c, out, index);
-        if (!v || (lc.any && !same_value(lc.value, *v))) continue;
+        auto v = constant_of_inputs(l, c, out, index);
+        if (!v || (lc.any && !same_value(lc.value, *v))) continue;  // a layer keeps one value
         lc.chunk[static_cast<std::size_t>(c)] = 1;
         lc.value = *v;
         lc.any = true;
