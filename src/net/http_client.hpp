@@ -67,11 +67,12 @@ class HttpClient {
   HttpResponse get(const std::string& url, const Headers& extra = {}) const;
   HttpResponse post_json(const std::string& url, const nlohmann::json& body,
                          const Headers& extra = {}) const;
-  // Bytes [offset, offset + length) of the resource; fewer at its end, empty past it.
+  // Bytes [offset, offset + length) of the resource; fewer at its end, empty past it (through
+  // get_range_into, into a string of `length` bytes).
   std::string get_range(const std::string& url, std::int64_t offset, std::int64_t length) const;
   // The same bytes written straight into dst (room for `length` bytes) as they arrive, with no
   // buffer in between: returns how many were written (fewer at the resource's end, 0 past it).
-  // Errors, retries and the Content-Range check are get_range's.
+  // A 206 whose Content-Range is not the range asked for, or longer, is an IOError.
   std::size_t get_range_into(const std::string& url, std::uint64_t offset, std::size_t length,
                              std::byte* dst) const;
   // The body, or nullopt when the resource does not exist (404, 410, and 403: public object
