@@ -353,25 +353,11 @@ TEST(HttpServer, HeadReportsLengthWithoutBody) {
   EXPECT_EQ(client.get(s.base_url() + "/f.json").body, "{\"a\": 1}");
   EXPECT_EQ(client.get(s.base_url() + "/f.json").headers.at("content-type"), "application/json");
   // HttpClient has no HEAD; GDAL's /vsicurl/ uses it to learn file sizes, so check it raw.
-  CURL* c = curl_easy_init();
-  const std::string u = s.base_url() + "/f.json";
-  std::string body;
-  curl_easy_setopt(c, CURLOPT_URL, u.c_str());
-  curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t a, size_t n, void* u) {
-    static_cast<std::string*>(u)->append(d, a * n);
-    return a * n;
-  });
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  ASSERT_EQ(curl_easy_perform(c), CURLE_OK);
-  long status = 0;
-  curl_off_t length = -1;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-  curl_easy_cleanup(c);
-  EXPECT_EQ(status, 200);
-  EXPECT_EQ(length, 8);
-  EXPECT_EQ(body, "");
+  const auto h = cubist::net::testing::head(s.base_url() + "/f.json");
+  ASSERT_EQ(h.code, CURLE_OK);
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.length, 8);
+  EXPECT_EQ(h.body, "");
   EXPECT_EQ(s.stats().bytes_sent, 16u);  // the two GETs; HEAD sends no body
   s.stop();
   fs::remove_all(dir);

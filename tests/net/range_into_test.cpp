@@ -179,25 +179,11 @@ TEST_F(RangeIntoTest, MountedFilesAreSentFromTheFileWithTheSameHeaders) {
   EXPECT_EQ(server_.stats().bytes_sent, content_.size() + 262'161 + 3 + 4);
 
   // HEAD of a range: the range's headers, no body, nothing counted as sent.
-  CURL* c = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(c, CURLOPT_URL, u.c_str());
-  curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  curl_easy_setopt(c, CURLOPT_RANGE, "10-19");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t a, size_t n, void* p) {
-    static_cast<std::string*>(p)->append(d, a * n);
-    return a * n;
-  });
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  ASSERT_EQ(curl_easy_perform(c), CURLE_OK);
-  long status = 0;
-  curl_off_t length = -1;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-  curl_easy_cleanup(c);
-  EXPECT_EQ(status, 206);
-  EXPECT_EQ(length, 10);
-  EXPECT_EQ(body, "");
+  const auto h = cubist::net::testing::head(u, "10-19");
+  ASSERT_EQ(h.code, CURLE_OK);
+  EXPECT_EQ(h.status, 206);
+  EXPECT_EQ(h.length, 10);
+  EXPECT_EQ(h.body, "");
   EXPECT_EQ(server_.stats().bytes_sent, content_.size() + 262'161 + 3 + 4);
 }
 
