@@ -35,11 +35,18 @@ class BufferCachePolicy {
   BufferCachePolicy(std::size_t cap, Clock::duration max_idle, std::size_t floor = 0)
       : cap_(cap), floor_(floor), max_idle_(max_idle) {}
 
-  // A cached buffer for `bytes`: of exactly that size, else (when `bytes` >= `resizable`) the
-  // most recently freed buffer of at least `resizable` bytes, which the caller resizes (mremap
-  // keeps its pages, so chunks of varying sizes still reuse faulted memory). Empty when there
-  // is none; `release` then holds the buffers the caller must free before allocating, so new
-  // memory replaces cached memory instead of adding to it.
+  // A buffer up to this many times the request is handed out whole rather than resized: its
+  // pages stay resident for the next request of its own size (see take).
+  static constexpr std::size_t kWholeUpTo = 4;
+
+  // A cached buffer for `bytes`: of exactly that size; else, when `bytes` >= `resizable`, the
+  // cached buffer of at least `resizable` bytes that costs the fewest pages: one of `bytes` to
+  // kWholeUpTo times `bytes` costs none (used whole, see used_whole; the smallest such is taken),
+  // a smaller one costs the pages the caller adds growing it (mremap keeps the others), a bigger
+  // one the pages the caller drops shrinking it. Taking the most recently freed instead shrank
+  // 80 MiB buffers for 2 MiB chunks and grew 2 MiB ones back to 80 MiB: fresh pages either way.
+  // Empty when there is none; `release` then holds the buffers the caller must free before
+  // allocating, so new memory replaces cached memory instead of adding to it.
   Buffer take(std::size_t bytes, Clock::time_point now, std::vector<Buffer>& release,
               std::size_t resizable = ~std::size_t{0}) {
     release_idle(now, release);
@@ -49,18 +56,32 @@ class BufferCachePolicy {
       return remove(entry);
     }
     Buffer reused;
-    if (bytes >= resizable)
-      for (auto e = order_.end(); e != order_.begin();)
-        if ((--e)->bytes >= resizable) {
-          auto& same = by_size_[e->bytes];
-          same.erase(std::find(same.begin(), same.end(), e));
-          reused = remove(e);
-          break;
-        }
+    if (bytes >= resizable) {
+      auto cost = [bytes](std::size_t size) -> std::size_t {
+        if (size < bytes) return bytes - size;
+        return size <= kWholeUpTo * bytes ? 0 : size - bytes;
+      };
+      auto best = order_.end();
+      for (auto e = order_.begin(); e != order_.end(); ++e)  // oldest first: ties go to the newest
+        if (e->bytes >= resizable &&
+            (best == order_.end() || cost(e->bytes) < cost(best->bytes) ||
+             (cost(e->bytes) == cost(best->bytes) && e->bytes <= best->bytes)))
+          best = e;
+      if (best != order_.end()) {
+        auto& same = by_size_[best->bytes];
+        same.erase(std::find(same.begin(), same.end(), best));
+        if (same.empty()) by_size_.erase(best->bytes);
+        reused = remove(best);
+      }
+    }
     std::size_t freed = reused.bytes;
     while (freed < bytes && cached_ > floor_) freed += pop_oldest(release);
     return reused;
   }
+
+  // Whether a buffer `take` returned for `bytes` is used as it is (larger than asked for, up to
+  // kWholeUpTo times) rather than resized to `bytes`.
+  static bool used_whole(const Buffer& b, std::size_t bytes) { return b.bytes >= bytes && b.bytes <= kWholeUpTo * bytes; }
 
   // Keeps `p` for reuse (true), or returns false when the caller must free it; `release` gets
   // idle buffers to free either way.

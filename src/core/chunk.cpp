@@ -18,8 +18,9 @@ namespace {
 // Freed chunk buffers are kept for reuse by size under BufferCachePolicy (core/buffer_cache.hpp):
 // fresh pages cost a page fault and the kernel zeroing them, which for a Zarr decoder took more
 // CPU than lz4 itself; beyond a 64 MiB floor the policy never lets the cache raise the process's
-// peak memory. A miss takes the most recently freed mapped buffer of another size and resizes it
-// with mremap, which keeps its pages: pipelines whose chunk sizes vary still reuse faulted memory.
+// peak memory. A miss takes the mapped buffer of another size that costs the fewest pages: a
+// larger one (up to 4x) as it is, else one resized with mremap, which keeps its pages: pipelines
+// whose chunk sizes vary still reuse faulted memory.
 // Buffers of kMapBytes and more are mapped directly rather than taken from malloc: malloc keeps
 // freed multi-MB blocks inside its arenas (its mmap threshold grows to 32 MiB as other code
 // frees large blocks), so a pipeline's peak of chunk bytes stayed resident long after the chunks
@@ -30,7 +31,12 @@ class BufferCache {
     static auto* cache = new BufferCache();  // never destroyed: chunks may be freed during exit
     return *cache;
   }
-  void* take(std::size_t bytes) {
+  // A buffer of at least `bytes`; its size (for give) is in Taken::bytes.
+  struct Taken {
+    void* p = nullptr;
+    std::size_t bytes = 0;
+  };
+  Taken take(std::size_t bytes) {
     if (bytes >= kMinBytes) {
       std::vector<detail::BufferCachePolicy::Buffer> release;
       detail::BufferCachePolicy::Buffer b;
@@ -39,33 +45,33 @@ class BufferCache {
         b = policy_.take(bytes, detail::BufferCachePolicy::Clock::now(), release, kMapBytes);
       }
       free_all(release);
-      if (b.p && b.bytes == bytes) return b.p;
+      if (b.p && detail::BufferCachePolicy::used_whole(b, bytes)) return {b.p, b.bytes};
       if (b.p) {  // a mapped buffer of another size: resized, its pages kept (no fault, no zeroing)
         void* q = ::mremap(b.p, b.bytes, bytes, MREMAP_MAYMOVE);
-        if (q != MAP_FAILED) return q;
+        if (q != MAP_FAILED) return {q, bytes};
         munmap(b.p, b.bytes);
       }
     }
     if (bytes >= kMapBytes) {
       void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (p == MAP_FAILED) return nullptr;
+      if (p == MAP_FAILED) return {};
       // No MADV_HUGEPAGE here: it halved the NDVI demo's page faults but, with THP defrag on
       // "madvise" (Debian's default), faults then compact memory: the demo took ~10% more CPU and
       // Zarr 1024² reads fell from 3.5 to 1.7 GB/s (measured, session 3). Zarr's reader no longer
       // advises its own chunks either (session 5: a first read cost ~30% more CPU with it).
-      return p;
+      return {p, bytes};
     }
-    return std::aligned_alloc(kChunkAlignment, bytes);
+    return {std::aligned_alloc(kChunkAlignment, bytes), bytes};
   }
   // Outside the cache: see Chunk::sparse_zeros.
-  static void* map_zeroed(std::size_t bytes) {
+  static Taken map_zeroed(std::size_t bytes) {
     if (bytes >= kMapBytes) {
       void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      return p == MAP_FAILED ? nullptr : p;
+      return {p == MAP_FAILED ? nullptr : p, bytes};
     }
     void* p = std::aligned_alloc(kChunkAlignment, bytes);
     if (p) std::memset(p, 0, bytes);
-    return p;
+    return {p, bytes};
   }
   static void free_one(void* p, std::size_t bytes) {
     if (bytes >= kMapBytes) munmap(p, bytes);
@@ -127,16 +133,17 @@ std::string shape_to_string(const Shape& shape) {
 }
 
 namespace {
-// A C-ordered chunk over a buffer from `acquire(bytes)`, handed back through `release(buffer, bytes)`
-// when its last view goes. The size is rounded up to a multiple of the alignment, as aligned_alloc
+// A C-ordered chunk over a buffer from `acquire(bytes)` (perhaps a larger one), handed back
+// through `release(buffer, its size)` when its last view goes. The size is rounded up to a multiple of the alignment, as aligned_alloc
 // requires.
-Chunk chunk_in_buffer(DType dtype, Shape shape, void* (*acquire)(std::size_t), void (*release)(void*, std::size_t)) {
+Chunk chunk_in_buffer(DType dtype, Shape shape, BufferCache::Taken (*acquire)(std::size_t),
+                      void (*release)(void*, std::size_t)) {
   const auto elements = static_cast<std::size_t>(shape_size(shape));
   const std::size_t bytes0 = std::max<std::size_t>(elements * itemsize(dtype), 1);
   const std::size_t bytes = (bytes0 + kChunkAlignment - 1) / kChunkAlignment * kChunkAlignment;
-  void* p = acquire(bytes);
+  const auto [p, size] = acquire(bytes);  // size >= bytes: what goes back to `release`
   if (!p) throw Error(fmt::format("out of memory allocating a chunk of {} bytes", bytes));
-  std::shared_ptr<const void> owner(p, [bytes, release](const void* q) { release(const_cast<void*>(q), bytes); });
+  std::shared_ptr<const void> owner(p, [size, release](const void* q) { release(const_cast<void*>(q), size); });
   return Chunk::wrap(dtype, std::move(shape), std::move(owner), p);
 }
 }  // namespace
