@@ -106,3 +106,17 @@ TEST(StreamedAssembly, OneOutputChunkIsAssembledAtATime) {
   EXPECT_EQ(o.stats.peak_streams, 1u);
   EXPECT_EQ(o.chunks.size(), 4u);
 }
+
+TEST(StreamedAssembly, PiecesOfMegabytesIntoAFreshMapping) {
+  // A 16 MiB output chunk (a fresh mapping, Chunk::sparse_zeros) from pieces of 256 rows: 700
+  // columns of its 1024 (dense enough that gather faults their span in at once,
+  // MADV_POPULATE_WRITE) and 324 (left to fault page by page), on four threads.
+  auto a = random<double>({{"t", 4}, {"y", 512}, {"x", 1024}}, {{"t", 1}, {"y", 256}, {"x", 700}}, 17);
+  auto r = a.chunk({{"t", 4}, {"y", 512}, {"x", 1024}});
+  Outcome streamed = execute(r, true, 4), whole = execute(r, false, 4);
+  EXPECT_GT(streamed.stats.peak_streams, 0u);
+  expect_bit_identical(streamed.chunks, whole.chunks);
+  Chunk got = r.compute().memory_chunk().contiguous(), want = a.compute().memory_chunk().contiguous();
+  ASSERT_EQ(got.nbytes(), want.nbytes());
+  EXPECT_EQ(std::memcmp(got.raw(), want.raw(), got.nbytes()), 0);
+}

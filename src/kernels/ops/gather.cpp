@@ -6,6 +6,8 @@
 //   {"out_axis": -1, "index": i}             the axis is indexed away at input position i
 #include <cstring>
 #include <fmt/format.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cubist/error.hpp"
 #include "kernels/op_registry.hpp"
@@ -66,15 +68,31 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
   return p;
 }
 
+// Below this, a piece's pages are few (and sparse_zeros below 1 MiB is already resident memory).
+constexpr std::size_t kPopulateMin = std::size_t{1} << 20;
+
 // A run of elements contiguous on both sides along the innermost axis: `length` elements from
 // input offset `in` to output offset `out` (element offsets).
 struct Run {
   std::int64_t out = 0, in = 0, length = 0;
 };
 
+// Faults in, in one call, the pages of [p, p + bytes) that a streamed accumulator (a fresh mapping,
+// Chunk::sparse_zeros) is about to receive: one page fault per 4 KiB cost more than the copy
+// itself on the NDVI demo (~3 us each in a VM; an 8 MiB piece populated first: 61 -> 41 ms per
+// 80 MiB written, measured). Only the pages the piece covers become resident, so the accumulator
+// stays sparse. Advice only: a kernel without MADV_POPULATE_WRITE (before 5.14) faults as before.
+void populate_for_write(std::byte* p, std::size_t bytes) {
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto lo = reinterpret_cast<std::uintptr_t>(p) / page * page;
+  const auto hi = reinterpret_cast<std::uintptr_t>(p + bytes);
+  ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);
+}
+
 // Copies the part of output chunk `out` that input chunk `in` supplies (inputs never overlap in
-// what they supply, so the order in which they are added does not matter); returns the bytes copied.
-std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput& in, Chunk& out) {
+// what they supply, so the order in which they are added does not matter); returns the bytes
+// copied. `sparse_out`: `out` is a fresh mapping whose pages are not resident yet.
+std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput& in, Chunk& out, bool sparse_out) {
   const std::size_t item = itemsize(ctx.out_dtype);
   const auto out_strides = c_strides(out.shape());
   const std::size_t out_rank = out.rank();
@@ -118,6 +136,17 @@ std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput
   }
   std::size_t copied = item;
   for (const auto& axis : pairs) copied *= axis.size();
+  if (sparse_out && !runs.empty()) {
+    // The bytes this input writes lie between its first and last run; populate them at once when
+    // they fill most of that span (a piece covering whole rows of the output: the usual rechunk).
+    std::int64_t first = runs.front().out, last = runs.back().out + runs.back().length;
+    for (std::size_t a = 0; a + 1 < out_rank; ++a) {
+      first += pairs[a].front().first;
+      last += pairs[a].back().first;
+    }
+    const auto span = static_cast<std::size_t>(last - first) * item;
+    if (span >= kPopulateMin && copied * 2 >= span) populate_for_write(dst + static_cast<std::size_t>(first) * item, span);
+  }
   std::vector<std::size_t> idx(out_rank, 0);
   while (true) {
     std::int64_t o_off = 0, i_off = 0;
@@ -139,9 +168,9 @@ std::size_t add_input(const Prepared& p, const TaskContext& ctx, const TaskInput
   }
 }
 
-std::size_t add_inputs(const TaskContext& ctx, Chunk& out) {
+std::size_t add_inputs(const TaskContext& ctx, Chunk& out, bool sparse_out) {
   std::size_t copied = 0;
-  for (const auto& in : ctx.inputs) copied += add_input(ctx.params<Prepared>(), ctx, in, out);
+  for (const auto& in : ctx.inputs) copied += add_input(ctx.params<Prepared>(), ctx, in, out, sparse_out);
   return copied;
 }
 
@@ -149,12 +178,12 @@ std::size_t add_inputs(const TaskContext& ctx, Chunk& out) {
 // sparse pages, so a chunk being filled is resident only as far as it has been written.
 std::size_t accumulate(const TaskContext& ctx, Chunk& out) {
   if (out.empty()) out = Chunk::sparse_zeros(ctx.out_dtype, ctx.shape());
-  return add_inputs(ctx, out);
+  return add_inputs(ctx, out, out.nbytes() >= kPopulateMin);
 }
 
 Chunk run(const TaskContext& ctx) {
   Chunk out = Chunk::allocate(ctx.out_dtype, ctx.shape());
-  add_inputs(ctx, out);
+  add_inputs(ctx, out, false);
   return out;
 }
 
