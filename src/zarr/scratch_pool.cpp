@@ -1,5 +1,7 @@
 #include "zarr/scratch_pool.hpp"
 
+#include <algorithm>
+
 namespace cubist::zarr::detail {
 
 ScratchPool::Lease ScratchPool::take(std::size_t capacity) {
@@ -16,6 +18,7 @@ ScratchPool::Lease ScratchPool::take(std::size_t capacity) {
         break;
       }
     }
+    peak_leased_ = std::max(peak_leased_, ++leased_);
   }
   if (found.capacity() < capacity) found = Bytes(capacity);
   return Lease(*this, std::move(found));
@@ -26,7 +29,8 @@ void ScratchPool::give(Bytes b) {
   std::lock_guard lock(mutex_);
   const auto now = Clock::now();
   release_idle(now, freed);
-  if (idle_.size() >= kMaxIdleBuffers) {
+  --leased_;
+  if (idle_.size() >= peak_leased_) {
     freed.push_back(std::move(b));  // freed after the lock is released
     return;
   }

@@ -89,28 +89,40 @@ TEST(ZarrEdgeChunks, StridedEdgeChunkStoresTheSameBytesAsPacked) {
     for (std::int64_t x = 0; x < 10; ++x) ASSERT_EQ(back.values<double>()[static_cast<std::size_t>(y * 10 + x)], static_cast<double>(y * 13 + x));
 }
 
-TEST(ZarrEdgeChunks, ScratchPoolKeepsOneReturnedBuffer) {
+TEST(ZarrEdgeChunks, ScratchPoolKeepsAsManyBuffersAsWereLeasedAtOnce) {
   detail::ScratchPool pool;
   const std::byte* kept = nullptr;
   {
-    std::optional<detail::ScratchPool::Lease> a(pool.take(1000)), b(pool.take(1000));
-    EXPECT_GE(a->bytes().capacity(), 1000u);
-    EXPECT_NE(a->bytes().data(), b->bytes().data());  // leased at the same time: two buffers
-    kept = a->bytes().data();
-    a.reset();  // kept for the next take
-    b.reset();  // freed: one already waits
+    auto a = pool.take(1000);  // one lease at a time: one buffer is kept
+    kept = a.bytes().data();
+  }
+  {
+    auto again = pool.take(1000);
+    EXPECT_EQ(again.bytes().data(), kept);
   }
   EXPECT_EQ(pool.cached_bytes(), 1000u);
   {
-    auto small = pool.take(500);  // a returned buffer big enough serves
+    std::optional<detail::ScratchPool::Lease> a(pool.take(1000)), b(pool.take(1000)), c(pool.take(1000));
+    EXPECT_GE(a->bytes().capacity(), 1000u);
+    EXPECT_NE(a->bytes().data(), b->bytes().data());  // leased at the same time: three buffers
+    EXPECT_NE(b->bytes().data(), c->bytes().data());
+    kept = c->bytes().data();
+    a.reset();
+    b.reset();
+    c.reset();  // all three kept: three threads wrote at once
+  }
+  EXPECT_EQ(pool.cached_bytes(), 3000u);
+  {
+    auto small = pool.take(500);  // the most recently returned buffer big enough serves
     EXPECT_EQ(small.bytes().data(), kept);
-    EXPECT_EQ(pool.cached_bytes(), 0u);
+    EXPECT_EQ(pool.cached_bytes(), 2000u);
   }
   {
-    auto big = pool.take(5000);  // the idle one is too small: a new one
+    auto big = pool.take(5000);  // the idle ones are too small: a new one
     EXPECT_GE(big.bytes().capacity(), 5000u);
   }
-  EXPECT_EQ(pool.cached_bytes(), 1000u);  // the small one still waits; the big one was freed
+  // The big one came back while three waited: freed, not kept as a fourth.
+  EXPECT_EQ(pool.cached_bytes(), 3000u);
 }
 
 // Chunks of more than 64 MiB go through the array's scratch pools (padded copy and encoding):
