@@ -134,8 +134,8 @@ std::string shape_to_string(const Shape& shape) {
 
 namespace {
 // A C-ordered chunk over a buffer from `acquire(bytes)` (perhaps a larger one), handed back
-// through `release(buffer, its size)` when its last view goes. The size is rounded up to a multiple of the alignment, as aligned_alloc
-// requires.
+// through `release(buffer, its size)` when its last view goes. The size is rounded up to a
+// multiple of the alignment, as aligned_alloc requires.
 Chunk chunk_in_buffer(DType dtype, Shape shape, BufferCache::Taken (*acquire)(std::size_t),
                       void (*release)(void*, std::size_t)) {
   const auto elements = static_cast<std::size_t>(shape_size(shape));
