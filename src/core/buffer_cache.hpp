@@ -58,8 +58,8 @@ class BufferCachePolicy {
     Buffer reused;
     if (bytes >= resizable) {
       auto cost = [bytes](std::size_t size) -> std::size_t {
-        if (size < bytes) return bytes - size;
-        return size <= kWholeUpTo * bytes ? 0 : size - bytes;
+        if (used_whole({nullptr, size}, bytes)) return 0;
+        return size < bytes ? bytes - size : size - bytes;
       };
       auto best = order_.end();
       for (auto e = order_.begin(); e != order_.end(); ++e)  // oldest first: ties go to the newest

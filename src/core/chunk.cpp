@@ -31,15 +31,12 @@ class BufferCache {
     static auto* cache = new BufferCache();  // never destroyed: chunks may be freed during exit
     return *cache;
   }
-  // A buffer of at least `bytes`; its size (for give) is in Taken::bytes.
-  struct Taken {
-    void* p = nullptr;
-    std::size_t bytes = 0;
-  };
-  Taken take(std::size_t bytes) {
+  using Buffer = detail::BufferCachePolicy::Buffer;
+  // A buffer of at least `bytes`; its size (for give) is in Buffer::bytes.
+  Buffer take(std::size_t bytes) {
     if (bytes >= kMinBytes) {
-      std::vector<detail::BufferCachePolicy::Buffer> release;
-      detail::BufferCachePolicy::Buffer b;
+      std::vector<Buffer> release;
+      Buffer b;
       {
         std::lock_guard lock(mutex_);
         b = policy_.take(bytes, detail::BufferCachePolicy::Clock::now(), release, kMapBytes);
@@ -64,7 +61,7 @@ class BufferCache {
     return {std::aligned_alloc(kChunkAlignment, bytes), bytes};
   }
   // Outside the cache: see Chunk::sparse_zeros.
-  static Taken map_zeroed(std::size_t bytes) {
+  static Buffer map_zeroed(std::size_t bytes) {
     if (bytes >= kMapBytes) {
       void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       return {p == MAP_FAILED ? nullptr : p, bytes};
@@ -80,7 +77,7 @@ class BufferCache {
 
   void give(void* p, std::size_t bytes) {
     if (bytes >= kMinBytes) {
-      std::vector<detail::BufferCachePolicy::Buffer> release;
+      std::vector<Buffer> release;
       bool kept;
       {
         std::lock_guard lock(mutex_);
@@ -106,7 +103,7 @@ class BufferCache {
     const std::size_t ram = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) : 0;
     return std::clamp<std::size_t>(ram / 8, std::size_t{64} << 20, std::size_t{4} << 30);
   }
-  static void free_all(const std::vector<detail::BufferCachePolicy::Buffer>& buffers) {
+  static void free_all(const std::vector<Buffer>& buffers) {
     for (const auto& b : buffers) free_one(b.p, b.bytes);
   }
 
@@ -136,7 +133,7 @@ namespace {
 // A C-ordered chunk over a buffer from `acquire(bytes)` (perhaps a larger one), handed back
 // through `release(buffer, its size)` when its last view goes. The size is rounded up to a
 // multiple of the alignment, as aligned_alloc requires.
-Chunk chunk_in_buffer(DType dtype, Shape shape, BufferCache::Taken (*acquire)(std::size_t),
+Chunk chunk_in_buffer(DType dtype, Shape shape, BufferCache::Buffer (*acquire)(std::size_t),
                       void (*release)(void*, std::size_t)) {
   const auto elements = static_cast<std::size_t>(shape_size(shape));
   const std::size_t bytes0 = std::max<std::size_t>(elements * itemsize(dtype), 1);

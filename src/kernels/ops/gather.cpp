@@ -68,7 +68,8 @@ std::shared_ptr<const void> prepare(const nlohmann::json& params, const OpSignat
   return p;
 }
 
-// Below this, a piece's pages are few (and sparse_zeros below 1 MiB is already resident memory).
+// Below this, a piece's pages are few. A piece spanning this much lies in an output of at least
+// as much, which sparse_zeros maps fresh (below 1 MiB it is resident memory already).
 constexpr std::size_t kPopulateMin = std::size_t{1} << 20;
 
 // A run of elements contiguous on both sides along the innermost axis: `length` elements from
@@ -178,7 +179,7 @@ std::size_t add_inputs(const TaskContext& ctx, Chunk& out, bool sparse_out) {
 // sparse pages, so a chunk being filled is resident only as far as it has been written.
 std::size_t accumulate(const TaskContext& ctx, Chunk& out) {
   if (out.empty()) out = Chunk::sparse_zeros(ctx.out_dtype, ctx.shape());
-  return add_inputs(ctx, out, out.nbytes() >= kPopulateMin);
+  return add_inputs(ctx, out, true);
 }
 
 Chunk run(const TaskContext& ctx) {
